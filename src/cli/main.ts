@@ -1,0 +1,71 @@
+// The `gcrl` command line: `gcrl <command> [args...]`.
+// Each command is one entry in `commands`; its module is imported lazily so that `gcrl --help`
+// stays fast and does not load the native binding.
+import { readFileSync } from "node:fs";
+
+interface Command {
+  /** The name typed on the command line. */
+  name: string;
+  /** One line shown by `gcrl --help`. */
+  summary: string;
+  /** Runs the command with the arguments after its name; resolves to an exit code (default 0). */
+  run(argv: string[]): Promise<number | void>;
+}
+
+const commands: Command[] = [
+  {
+    name: "demo",
+    summary: "run a short end-to-end demo (train briefly, evaluate, write a report)",
+    run: async (argv) => (await import("./demo.ts")).run(argv),
+  },
+];
+
+function version(): string {
+  // package.json is two levels up from both src/cli/main.ts and dist/cli/main.js.
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+  return pkg.version ?? "unknown";
+}
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.name.length), "help".length);
+  const lines = [
+    "Usage: gcrl <command> [options]",
+    "",
+    "Commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    `  ${"help".padEnd(width)}  show this help`,
+    "",
+    "Options:",
+    "  -h, --help     show this help",
+    "  -v, --version  print the version",
+    "",
+    "Run `gcrl <command> --help` for a command's options.",
+  ];
+  return lines.join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    console.log(usage());
+    return 0;
+  }
+  if (name === "--version" || name === "-v") {
+    console.log(version());
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`gcrl: unknown command '${name}'\n`);
+    console.error(usage());
+    return 2;
+  }
+  return (await command.run(rest)) ?? 0;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  console.error(`gcrl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,11 @@
+// The typed tensor engine over libtorch: tensors, autograd, memory scopes, modules, optimizers, files.
+export { Tensor, op, opT, type Scalar, type TensorOrScalar, type ValuesIndices } from "./tensor.ts";
+export { DTYPES, type DType, type Device, type TypedArrayFor, type AnyTypedArray } from "./dtype.ts";
+export * from "./create.ts";
+export * from "./functional.ts";
+export * as linalg from "./linalg.ts";
+export { noGrad, enableGrad, isGradEnabled, backward } from "./autograd.ts";
+export { tidy, keep, dispose } from "./scope.ts";
+export { TorchError } from "./errors.ts";
+export { opSchema } from "./dispatch.ts";
+export * from "./runtime.ts";
