@@ -2,6 +2,7 @@
 import { native } from "./native.ts";
 import { Tensor, opT, checkShape } from "./tensor.ts";
 import { argError } from "./errors.ts";
+import { checkDevice } from "./runtime.ts";
 import { dtypeCode, dtypeOfTypedArray, ELEMENT_BYTES, isFloating, type DType, type Device, type AnyTypedArray } from "./dtype.ts";
 
 export interface CreateOptions {
@@ -21,7 +22,7 @@ function finish(t: Tensor, options: CreateOptions): Tensor {
 }
 
 function factoryArgs(options: CreateOptions, fallback: DType = "float32"): [number, number, string, null] {
-  return [dtypeCode(options.dtype ?? fallback), LAYOUT_STRIDED, options.device ?? "cpu", null];
+  return [dtypeCode(options.dtype ?? fallback), LAYOUT_STRIDED, checkDevice("create", options.device ?? "cpu"), null];
 }
 
 function inferShape(data: NestedArray): number[] {

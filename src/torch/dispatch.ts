@@ -50,7 +50,8 @@ export function callOp(qualified: string, args: unknown[], discard = false): Nat
   try {
     return native.call(id, args, discard);
   } catch (err) {
-    const message = (err as Error).message.trim();
+    // libtorch appends a dump of the dispatcher's kernel table after a blank line: keep the sentence.
+    const message = ((err as Error).message.split("\n\n")[0] ?? "").trim();
     throw new TorchError(qualified.replace(/^aten::/, ""), message, describeArgs(args));
   }
 }

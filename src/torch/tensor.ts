@@ -7,6 +7,7 @@
 import { native, type Handle, type NativeValue } from "./native.ts";
 import { callOp } from "./dispatch.ts";
 import { argError, TorchError } from "./errors.ts";
+import { checkDevice } from "./runtime.ts";
 import { track, untrack, type Scope, type Tracked } from "./scope.ts";
 import { dtypeCode, dtypeFromCode, typedArrayOf, isFloating, type DType, type Device, type TypedArrayFor } from "./dtype.ts";
 
@@ -182,7 +183,7 @@ export class Tensor implements Tracked {
     return opT("aten::to.dtype", this, dtypeCode(dtype), false, false);
   }
   toDevice(device: Device | string, dtype?: DType): Tensor {
-    return opT("aten::to.device", this, device, dtypeCode(dtype ?? this.dtype), false, false);
+    return opT("aten::to.device", this, checkDevice("toDevice", device), dtypeCode(dtype ?? this.dtype), false, false);
   }
   cpu(): Tensor {
     return this.toDevice("cpu");

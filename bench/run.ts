@@ -1,0 +1,18 @@
+// `npm run bench [-- section...]`: runs the benchmarks and prints figures and ratios.
+// Sections: engine. With no argument, all sections run.
+import { benchEngine } from "./engine.ts";
+
+const sections: Record<string, () => void | Promise<void>> = {
+  engine: benchEngine,
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+for (const name of wanted) {
+  if (!(name in sections)) {
+    console.error(`bench: unknown section '${name}'; known: ${Object.keys(sections).join(", ")}`);
+    process.exit(2);
+  }
+}
+for (const [name, run] of Object.entries(sections)) {
+  if (wanted.length === 0 || wanted.includes(name)) await run();
+}
