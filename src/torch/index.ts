@@ -9,3 +9,5 @@ export { tidy, keep, dispose } from "./scope.ts";
 export { TorchError } from "./errors.ts";
 export { opSchema } from "./dispatch.ts";
 export * from "./runtime.ts";
+export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, readSafetensorsHeader, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents, type SafetensorsDType, type SafetensorsEntry, type SafetensorsHeader, type LoadSafetensorsOptions, type TensorCollection } from "./safetensors.ts";
+export * as jit from "./jit.ts";
