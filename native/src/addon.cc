@@ -9,6 +9,7 @@ Napi::Value JitLoad(const Napi::CallbackInfo& info);
 Napi::Value JitForward(const Napi::CallbackInfo& info);
 Napi::Value JitSetTraining(const Napi::CallbackInfo& info);
 Napi::Value JitParameters(const Napi::CallbackInfo& info);
+Napi::Value JitDispose(const Napi::CallbackInfo& info);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {
@@ -46,6 +47,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("jitForward", JitForward);
   fn("jitSetTraining", JitSetTraining);
   fn("jitParameters", JitParameters);
+  fn("jitDispose", JitDispose);
   return exports;
 }
 }  // namespace gcrl

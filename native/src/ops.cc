@@ -43,8 +43,6 @@ double toDouble(Napi::Env env, const Napi::Value& v, const std::string& arg) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
-c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& type, const std::string& arg);
-
 c10::IValue toList(Napi::Env env, const Napi::Value& v, const c10::TypePtr& elem, const std::string& arg) {
   // A lone number stands for a one-element int/float list (as Python allows for int[2] etc.).
   if (v.IsNumber() || v.IsBigInt()) {
@@ -103,6 +101,8 @@ c10::IValue toList(Napi::Env env, const Napi::Value& v, const c10::TypePtr& elem
   throw Napi::TypeError::New(env, "argument '" + arg + "': unsupported list type " + elem->str());
 }
 
+}  // namespace
+
 c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& type, const std::string& arg) {
   switch (type->kind()) {
     case c10::TypeKind::OptionalType:
@@ -141,12 +141,21 @@ c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& ty
     case c10::TypeKind::GeneratorType:
       if (v.IsNull() || v.IsUndefined()) return c10::IValue();
       badArg(env, arg, "null (custom generators are not supported)");
+    case c10::TypeKind::TupleType: {
+      const auto& elems = type->castRaw<c10::TupleType>()->elements();
+      if (!v.IsArray() || v.As<Napi::Array>().Length() != elems.size())
+        badArg(env, arg, "an array of " + std::to_string(elems.size()) + " values (a tuple)");
+      auto arr = v.As<Napi::Array>();
+      std::vector<c10::IValue> out;
+      for (uint32_t i = 0; i < elems.size(); ++i) out.push_back(toIValue(env, arr.Get(i), elems[i], arg));
+      return c10::ivalue::Tuple::create(std::move(out));
+    }
+    case c10::TypeKind::AnyType:
+      return toIValueAny(env, v);
     default:
       throw Napi::TypeError::New(env, "argument '" + arg + "': unsupported type " + type->str());
   }
 }
-
-}  // namespace
 
 Napi::Value fromIValue(Napi::Env env, const c10::IValue& v) {
   if (v.isNone()) return env.Null();
@@ -162,6 +171,15 @@ Napi::Value fromIValue(Napi::Env env, const c10::IValue& v) {
     for (size_t i = 0; i < elems.size(); ++i) arr.Set(static_cast<uint32_t>(i), fromIValue(env, elems[i]));
     return arr;
   }
+  if (v.isGenericDict()) {
+    auto obj = Napi::Object::New(env);
+    for (const auto& entry : v.toGenericDict()) {
+      const auto& key = entry.key();
+      std::string name = key.isString() ? key.toStringRef() : key.isInt() ? std::to_string(key.toInt()) : key.tagKind();
+      obj.Set(name, fromIValue(env, entry.value()));
+    }
+    return obj;
+  }
   if (v.isList()) {
     auto list = v.toListRef();
     auto arr = Napi::Array::New(env, list.size());
@@ -175,7 +193,11 @@ c10::IValue toIValueAny(Napi::Env env, const Napi::Value& v) {
   if (v.IsNull() || v.IsUndefined()) return c10::IValue();
   if (isTensorHandle(env, v)) return c10::IValue(unwrapTensor(env, v));
   if (v.IsBoolean()) return c10::IValue(v.As<Napi::Boolean>().Value());
-  if (v.IsNumber()) return c10::IValue(v.As<Napi::Number>().DoubleValue());
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.0e15) return c10::IValue(static_cast<int64_t>(d));
+    return c10::IValue(d);
+  }
   if (v.IsString()) return c10::IValue(v.As<Napi::String>().Utf8Value());
   if (v.IsArray()) {
     auto arr = v.As<Napi::Array>();

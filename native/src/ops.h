@@ -12,5 +12,7 @@ Napi::Value Call(const Napi::CallbackInfo& info);
 // IValue <-> JS conversions shared with the TorchScript module calls.
 Napi::Value fromIValue(Napi::Env env, const c10::IValue& v);
 c10::IValue toIValueAny(Napi::Env env, const Napi::Value& v);
+// JS value -> IValue of a schema type (throws a JS TypeError naming `arg` on mismatch).
+c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& type, const std::string& arg);
 
 }  // namespace gcrl

@@ -3,7 +3,7 @@ import { native } from "./native.ts";
 import { Tensor, opT, checkShape } from "./tensor.ts";
 import { argError } from "./errors.ts";
 import { checkDevice } from "./runtime.ts";
-import { dtypeCode, dtypeOfTypedArray, ELEMENT_BYTES, isFloating, type DType, type Device, type AnyTypedArray } from "./dtype.ts";
+import { dtypeCode, dtypeOfTypedArray, isFloating, type DType, type Device, type AnyTypedArray } from "./dtype.ts";
 
 export interface CreateOptions {
   dtype?: DType;
@@ -93,7 +93,6 @@ export function tensor(data: NestedArray | AnyTypedArray, options: CreateOptions
     const base = Tensor.fromHandle(native.fromBytes(bytes, shape, dtypeCode(natural)));
     t = natural === dtype ? base : base.to(dtype);
     if (t !== base) base.dispose();
-    void ELEMENT_BYTES;
   } else {
     const shape = inferShape(data);
     const flat: (number | boolean)[] = [];

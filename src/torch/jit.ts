@@ -9,14 +9,14 @@
 // argument types or shapes inside forward) comes back as a TorchError naming the file.
 import { statSync } from "node:fs";
 import { native, type ModuleHandle, type NativeValue } from "./native.ts";
-import { Tensor } from "./tensor.ts";
+import { Tensor, fromNative } from "./tensor.ts";
 import { TorchError } from "./errors.ts";
 import type { Device } from "./dtype.ts";
 
-/** What forward() accepts: tensors, numbers (passed as float), booleans, strings, null, and arrays (tensor lists / tuples). */
+/** What forward() accepts: tensors, numbers, booleans, strings, null, and arrays (lists / tuples), converted to the types forward's schema declares. */
 export type ScriptInput = Tensor | number | boolean | string | null | readonly ScriptInput[];
-/** What forward() returns: a tensor, a scalar, or (possibly nested) arrays for tuples and lists. */
-export type ScriptOutput = Tensor | number | boolean | string | null | ScriptOutput[];
+/** What forward() returns: a tensor, a scalar, (possibly nested) arrays for tuples and lists, objects for dicts. */
+export type ScriptOutput = Tensor | number | boolean | string | null | ScriptOutput[] | { [key: string]: ScriptOutput };
 
 export interface LoadOptions {
   /** Device for the module's parameters and buffers (default: where they were saved, usually "cpu"). */
@@ -46,11 +46,6 @@ function toNative(input: ScriptInput, index: string): unknown {
   throw new TorchError("jit.forward", `input ${index} must be a Tensor, number, boolean, string, null or array, got ${typeof input}`, "");
 }
 
-function fromNative(v: NativeValue): ScriptOutput {
-  if (Array.isArray(v)) return v.map(fromNative);
-  if (typeof v === "object" && v !== null) return Tensor.fromHandle(v);
-  return v;
-}
 
 function describeInputs(inputs: readonly ScriptInput[]): string {
   const one = (x: ScriptInput): string =>
@@ -104,7 +99,8 @@ export class ScriptModule {
 
   /**
    * Runs the module's forward(). Tensors in the result are new wrappers owned by the innermost
-   * tidy() scope. Numbers are passed as floats (a TorchScript `int` argument will reject them).
+   * tidy() scope. Arguments are converted to the types of forward's schema (int, float, lists,
+   * tuples); trailing arguments with defaults may be left out.
    */
   forward(...inputs: ScriptInput[]): ScriptOutput {
     const handle = this.handle;
@@ -116,7 +112,7 @@ export class ScriptModule {
       // Inputs go after the summary line, before the (long) TorchScript traceback.
       throw new TorchError("jit.forward", `${this.path}: ${nativeMessage(err, ` (inputs: ${describeInputs(inputs)})`)}`, "");
     }
-    return fromNative(result);
+    return fromNative(result) as ScriptOutput;
   }
 
   /** forward() for modules that return exactly one tensor; throws otherwise. */
@@ -156,11 +152,11 @@ export class ScriptModule {
   }
 
   /**
-   * Drops this wrapper's reference to the module (idempotent). The native module is freed when
-   * the garbage collector collects the handle (there is no explicit native free yet); tensors
-   * returned by forward() or namedParameters() stay valid.
+   * Frees the native module now (idempotent). Tensors returned by forward() or namedParameters()
+   * stay valid: they hold their own references.
    */
   dispose(): void {
+    if (this.#handle !== null) native.jitDispose(this.#handle);
     this.#handle = null;
   }
 

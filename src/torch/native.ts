@@ -12,7 +12,7 @@ export type Handle = { readonly __handle: unique symbol };
 export type ModuleHandle = { readonly __module: unique symbol };
 
 /** What an operator call may return: handles, numbers, booleans, strings, null, or arrays of them. */
-export type NativeValue = Handle | number | boolean | string | null | NativeValue[];
+export type NativeValue = Handle | number | boolean | string | null | NativeValue[] | { [key: string]: NativeValue };
 
 export interface NativeBinding {
   resolve(name: string, overload: string): number;
@@ -48,6 +48,7 @@ export interface NativeBinding {
   jitForward(m: ModuleHandle, args: unknown[]): NativeValue;
   jitSetTraining(m: ModuleHandle, training: boolean): void;
   jitParameters(m: ModuleHandle): [string, Handle][];
+  jitDispose(m: ModuleHandle): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

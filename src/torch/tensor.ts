@@ -31,10 +31,20 @@ function toNative(args: unknown[]): unknown[] {
   });
 }
 
-/** Wraps native results: handles become Tensors (registered in the current scope). */
-function fromNative(v: NativeValue | undefined): unknown {
+/** A JS value made from a native result: tensors, numbers, strings, arrays, and objects for dicts. */
+export type NativeResult = Tensor | number | boolean | string | null | undefined | NativeResult[] | { [key: string]: NativeResult };
+
+/**
+ * Wraps native results: handles become Tensors (registered in the current scope); arrays and
+ * dicts (plain objects, from TorchScript) are converted element by element. Handles are the only
+ * native objects with a null prototype.
+ */
+export function fromNative(v: NativeValue | undefined): NativeResult {
   if (Array.isArray(v)) return v.map(fromNative);
-  if (typeof v === "object" && v !== null) return Tensor.fromHandle(v);
+  if (typeof v === "object" && v !== null) {
+    if (Object.getPrototypeOf(v) === null) return Tensor.fromHandle(v as Handle);
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromNative(x)]));
+  }
   return v;
 }
 

@@ -96,8 +96,8 @@ test("wrong input shape or type → an error naming the file, and the module sti
     () => m.forward(wrong),
     (e: unknown) => e instanceof TorchError && e.message.includes(path) && /shapes cannot be multiplied \(2x5 and 4x3\)/.test(e.message),
   );
-  assert.throws(() => m.forward(3), /Expected a value of type 'Tensor' for argument 'x'/);
-  assert.throws(() => m.forward(), /missing value for argument 'x'/);
+  assert.throws(() => m.forward(3), /linear_relu\.pt: expected a tensor for x/);
+  assert.throws(() => m.forward(), /linear_relu\.pt: forward: missing argument 'x'/);
   assert.throws(() => m.forward({} as unknown as Tensor), /input 0 must be a Tensor/);
   const gone = input();
   gone.dispose();
