@@ -11,3 +11,5 @@ export { opSchema } from "./dispatch.ts";
 export * from "./runtime.ts";
 export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, readSafetensorsHeader, SafetensorsError, MAX_HEADER_BYTES, type SafetensorsContents, type SafetensorsDType, type SafetensorsEntry, type SafetensorsHeader, type LoadSafetensorsOptions, type TensorCollection } from "./safetensors.ts";
 export * as jit from "./jit.ts";
+export * from "./nn/index.ts";
+export * from "./optim/index.ts";
