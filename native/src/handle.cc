@@ -11,19 +11,40 @@ int64_t ownedBytes(const at::Tensor& t) {
   if (!t.defined() || t.is_view() || !t.has_storage()) return 0;
   return static_cast<int64_t>(t.storage().nbytes());
 }
+
+void adjustMemory(node_api_basic_env env, int64_t delta) {
+  int64_t total = 0;
+  napi_adjust_external_memory(env, delta, &total);
+}
+
+void releaseBox(node_api_basic_env env, TensorBox* box) {
+  if (box->reportedBytes > 0) adjustMemory(env, -box->reportedBytes);
+  box->reportedBytes = 0;
+  box->tensor = at::Tensor();
+}
+
+// A "basic" finalizer: it touches no JS state, so Node runs it synchronously during GC. (A
+// finalizer that may call into JS is deferred to the event loop, and a training loop that never
+// yields would then keep every handle box it ever made.)
+void finalizeBox(node_api_basic_env env, void* data, void* /*hint*/) {
+  auto* box = static_cast<TensorBox*>(data);
+  releaseBox(env, box);
+  delete box;
+}
 }  // namespace
 
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
   auto* box = new TensorBox{std::move(tensor), 0};
   box->reportedBytes = ownedBytes(box->tensor);
-  if (box->reportedBytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, box->reportedBytes);
-  auto external = Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
-    disposeBox(env, b);
-    delete b;
-  });
+  if (box->reportedBytes > 0) adjustMemory(env, box->reportedBytes);
+  napi_value external = nullptr;
+  if (napi_create_external(env, box, finalizeBox, nullptr, &external) != napi_ok) {
+    delete box;
+    throw Napi::Error::New(env, "could not create a tensor handle");
+  }
   napi_type_tag_object(env, external, &kTensorTag);
-  return external;
+  return Napi::Value(env, external);
 }
 
 bool isTensorHandle(Napi::Env env, const Napi::Value& value) {
@@ -47,10 +68,6 @@ at::Tensor& unwrapTensor(Napi::Env env, const Napi::Value& value, const char* wh
   return box->tensor;
 }
 
-void disposeBox(Napi::Env env, TensorBox* box) {
-  if (box->reportedBytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -box->reportedBytes);
-  box->reportedBytes = 0;
-  box->tensor = at::Tensor();
-}
+void disposeBox(Napi::Env env, TensorBox* box) { releaseBox(env, box); }
 
 }  // namespace gcrl
