@@ -1,7 +1,7 @@
 // Creating tensors: from JS data, constant fills, ranges and random draws.
 import { native } from "./native.ts";
 import { Tensor, opT, checkShape } from "./tensor.ts";
-import { argError } from "./errors.ts";
+import { argError, describeValue, TorchError } from "./errors.ts";
 import { checkDevice } from "./runtime.ts";
 import { dtypeCode, dtypeOfTypedArray, isFloating, type DType, type Device, type AnyTypedArray } from "./dtype.ts";
 
@@ -39,6 +39,9 @@ function inferShape(data: NestedArray): number[] {
 function flatten(data: NestedArray, shape: number[], depth: number, out: (number | boolean)[]): void {
   if (depth === shape.length) {
     if (Array.isArray(data)) throw new TypeError(`tensor(): ragged nested array (too deep at depth ${depth})`);
+    if (typeof data !== "number" && typeof data !== "boolean") {
+      throw new TypeError(`tensor(): data must be numbers or booleans (nested arrays of them) or a TypedArray, got ${describeValue(data)}`);
+    }
     out.push(data);
     return;
   }
@@ -228,5 +231,10 @@ export function getRngState(): Tensor {
 }
 
 export function setRngState(state: Tensor): void {
-  native.setRngState(state.handle);
+  if (!(state instanceof Tensor) || state.dtype !== "uint8") argError("setRngState", "state", "a uint8 tensor from getRngState()", state);
+  try {
+    native.setRngState(state.handle);
+  } catch (err) {
+    throw new TorchError("setRngState", (err as Error).message.trim(), state.toString());
+  }
 }

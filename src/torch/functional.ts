@@ -4,7 +4,9 @@ import { Tensor, op, opT, type TensorOrScalar } from "./tensor.ts";
 import { argError } from "./errors.ts";
 
 function nonEmpty(opName: string, tensors: Tensor[]): void {
-  if (!Array.isArray(tensors) || tensors.length === 0) argError(opName, "tensors", "a non-empty array of tensors", tensors);
+  if (!Array.isArray(tensors) || tensors.length === 0 || !tensors.every((t) => t instanceof Tensor)) {
+    argError(opName, "tensors", "a non-empty array of tensors", tensors);
+  }
 }
 
 // ---- joining and selection ----------------------------------------------------------------------

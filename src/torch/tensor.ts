@@ -74,6 +74,22 @@ export function checkShape(opName: string, shape: readonly number[], arg = "shap
   return shape as number[];
 }
 
+/** Runs a direct native call, turning its failure into a TorchError naming the operation. */
+function nativeGuard<T>(opName: string, self: Tensor, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof TorchError) throw err;
+    throw new TorchError(opName, (err as Error).message.trim(), self.toString());
+  }
+}
+
+// libtorch's masked_fill silently ignores a floating-point mask (and accepts uint8 with a
+// deprecation warning): only bool masks are accepted here.
+function checkMask(opName: string, mask: Tensor): void {
+  if (!(mask instanceof Tensor) || mask.dtype !== "bool") argError(opName, "mask", "a bool tensor", mask);
+}
+
 export class Tensor implements Tracked {
   kept = false;
   scope: Scope | null = null;
@@ -163,7 +179,7 @@ export class Tensor implements Tracked {
    * through) and keeps the storage alive until the view is garbage-collected.
    */
   sharedTypedArray<D extends DType = DType>(): TypedArrayFor[D] {
-    return typedArrayOf(this.dtype as D, native.sharedBytes(this.handle));
+    return typedArrayOf(this.dtype as D, nativeGuard("sharedTypedArray", this, () => native.sharedBytes(this.handle)));
   }
 
   /** The elements as a flat array of JS numbers (int64 converted; bool as 0/1; bf16/f16 decoded). */
@@ -228,6 +244,8 @@ export class Tensor implements Tracked {
   }
   set requiresGrad(on: boolean) {
     if (on && !isFloating(this.dtype)) throw new TorchError("requiresGrad", `only floating-point tensors can require gradients, this one is ${this.dtype}`, "");
+    // (libtorch ignores the flag on a non-leaf, whose requiresGrad follows its inputs)
+    if (!this.isLeaf) throw new TorchError("requiresGrad", "only leaf tensors can change requiresGrad; use detach() for a copy outside the graph", this.toString());
     native.setRequiresGrad(this.handle, on);
   }
   /** Sets requiresGrad and returns this (chainable). */
@@ -244,11 +262,16 @@ export class Tensor implements Tracked {
     return g === null ? null : Tensor.fromHandle(g);
   }
   set grad(g: Tensor | null) {
+    // As in PyTorch: a gradient must match its tensor (libtorch would accept anything and fail, or
+    // silently change the gradient's dtype, at the next backward).
+    if (g !== null && (!(g instanceof Tensor) || g.dtype !== this.dtype || g.device !== this.device || g.shape.join() !== this.shape.join())) {
+      argError("grad", "gradient", `null or a ${this.dtype} tensor of shape [${this.shape.join(", ")}] on ${this.device}`, g);
+    }
     native.setGrad(this.handle, g === null ? null : g.handle);
   }
   /** Keeps .grad for a non-leaf tensor. */
   retainGrad(): this {
-    native.retainGrad(this.handle);
+    nativeGuard("retainGrad", this, () => native.retainGrad(this.handle));
     return this;
   }
   /** Backpropagates from this tensor (a scalar unless `gradient` is given). */
@@ -406,6 +429,7 @@ export class Tensor implements Tracked {
   }
   /** Elements where mask (bool, broadcast) is true are replaced by value. */
   maskedFill(mask: Tensor, value: number): Tensor {
+    checkMask("maskedFill", mask);
     return opT("aten::masked_fill.Scalar", this, mask, value);
   }
 
@@ -504,7 +528,7 @@ export class Tensor implements Tracked {
     if (!ok) throw new TorchError(opName, `cannot reshape a tensor of shape [${this.shape.join(", ")}] (${n} elements) to [${shape.join(", ")}]`, "");
   }
   permute(dims: number[]): Tensor {
-    if (dims.length !== this.ndim) argError("permute", "dims", `a permutation of ${this.ndim} dims`, dims);
+    if (!Array.isArray(dims) || dims.length !== this.ndim) argError("permute", "dims", `a permutation of ${this.ndim} dims`, dims);
     return opT("aten::permute", this, this.dims(dims, "permute"));
   }
   transpose(dim0: number, dim1: number): Tensor {
@@ -661,6 +685,7 @@ export class Tensor implements Tracked {
     return this.inPlace("aten::fill_.Scalar", value);
   }
   maskedFill_(mask: Tensor, value: number): this {
+    checkMask("maskedFill_", mask);
     return this.inPlace("aten::masked_fill_.Scalar", mask, value);
   }
 }
