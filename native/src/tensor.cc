@@ -3,6 +3,8 @@
 #include "tensor.h"
 
 #include <ATen/Parallel.h>
+
+#include <set>
 #include <torch/csrc/autograd/autograd.h>
 
 #include "handle.h"
@@ -33,7 +35,11 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
     auto env = info.Env();
     auto bytes = info[0].As<Napi::Uint8Array>();
     auto shape = toShape(info[1]);
-    auto dtype = static_cast<c10::ScalarType>(info[2].As<Napi::Number>().Int32Value());
+    int code = info[2].As<Napi::Number>().Int32Value();
+    // The dtypes gcrl knows (src/torch/dtype.ts); any other code would index libtorch's tables unchecked.
+    static const std::set<int> known = {0, 1, 2, 3, 4, 5, 6, 7, 11, 15};
+    if (!known.count(code)) throw Napi::RangeError::New(env, "unsupported dtype code " + std::to_string(code));
+    auto dtype = static_cast<c10::ScalarType>(code);
     auto t = torch::empty(shape, torch::TensorOptions().dtype(dtype));
     if (static_cast<size_t>(t.nbytes()) != bytes.ByteLength())
       throw Napi::RangeError::New(env, "byte length " + std::to_string(bytes.ByteLength()) + " does not match shape (" +

@@ -1,5 +1,5 @@
 // The typed tensor engine over libtorch: tensors, autograd, memory scopes, modules, optimizers, files.
-export { Tensor, op, opT, type Scalar, type TensorOrScalar, type ValuesIndices } from "./tensor.ts";
+export { Tensor, atenOp as op, type Scalar, type TensorOrScalar, type ValuesIndices } from "./tensor.ts";
 export { DTYPES, type DType, type Device, type TypedArrayFor, type AnyTypedArray } from "./dtype.ts";
 export * from "./create.ts";
 export * from "./functional.ts";

@@ -53,6 +53,18 @@ export function op(qualified: string, ...args: unknown[]): unknown {
   return fromNative(callOp(qualified, toNative(args)));
 }
 
+/**
+ * The public escape hatch (exported as `op`): calls any public ATen operator by name, e.g.
+ * `op("aten::logaddexp", a, b)`. Private operators (`aten::_…`) skip libtorch's input checks and can
+ * crash the process on bad input, so they are refused here.
+ */
+export function atenOp(qualified: string, ...args: unknown[]): unknown {
+  if (typeof qualified !== "string" || !/^aten::[a-z]/.test(qualified)) {
+    throw new TorchError("op", `expected a public ATen operator name such as "aten::add.Tensor", got ${JSON.stringify(qualified)} (private "aten::_…" operators are not callable: they skip input checks)`, "");
+  }
+  return op(qualified, ...args);
+}
+
 /** Like op() for ops that return exactly one tensor. */
 export function opT(qualified: string, ...args: unknown[]): Tensor {
   return op(qualified, ...args) as Tensor;
@@ -505,6 +517,10 @@ export class Tensor implements Tracked {
   bmm(other: Tensor): Tensor {
     return opT("aten::bmm", this, other);
   }
+  /** Inner product of two 1-d tensors. */
+  dot(other: Tensor): Tensor {
+    return opT("aten::dot", this, other);
+  }
 
   // ---- shape ----------------------------------------------------------------------------------
 
@@ -674,6 +690,16 @@ export class Tensor implements Tracked {
   }
   clamp_(min?: number | null, max?: number | null): this {
     return this.inPlace("aten::clamp_", min ?? null, max ?? null);
+  }
+  /** Fills with uniform draws in [low, high) from the global generator. */
+  uniform_(low = 0, high = 1): this {
+    if (!(low <= high)) argError("uniform_", "low/high", "low <= high", [low, high]);
+    return this.inPlace("aten::uniform_", low, high, null);
+  }
+  /** Fills with normal draws N(mean, std²) from the global generator. */
+  normal_(mean = 0, std = 1): this {
+    if (!(std >= 0)) argError("normal_", "std", "a non-negative number", std);
+    return this.inPlace("aten::normal_", mean, std, null);
   }
   copy_(src: Tensor): this {
     return this.inPlace("aten::copy_", src, false);

@@ -323,15 +323,10 @@ describe("crash isolation (child processes)", { concurrency: true }, () => {
   test("op() with a negative dtype code for a reduction", () =>
     assertCleanError(`T.op("aten::sum", T.ones([2]), -1)`, /caught TorchError: sum: argument 1 must be the ScalarType code/));
 
-  // Known, not fixed here (reported): these abort the process.
-  test(
-    "raw binding: fromBytes with an invalid dtype code",
-    { todo: "native/src/tensor.cc FromBytes does not validate the dtype code (std::terminate); only reachable through the raw `native` binding" },
-    () => assertCleanError(`native.fromBytes(new Uint8Array(4), [1], -1)`, /caught/),
-  );
-  test(
-    "op() on a private ATen op without input checks",
-    { todo: "aten::_local_scalar_dense on an empty tensor segfaults inside libtorch; op() reaches private (underscore) ops unchecked" },
-    () => assertCleanError(`T.op("aten::_local_scalar_dense", T.zeros([0]))`, /caught/),
-  );
+  // Fixed: the raw binding's fromBytes checks the dtype code (it used to std::terminate).
+  test("raw binding: fromBytes with an invalid dtype code", () =>
+    assertCleanError(`native.fromBytes(new Uint8Array(4), [1], -1)`, /caught .*unsupported dtype code -1/));
+  // Fixed: the public op() refuses private operators (aten::_local_scalar_dense on an empty tensor segfaults inside libtorch).
+  test("op() on a private ATen op without input checks", () =>
+    assertCleanError(`T.op("aten::_local_scalar_dense", T.zeros([0]))`, /caught TorchError: op: expected a public ATen operator name/));
 });

@@ -2,21 +2,20 @@
 // The draws are the same calls PyTorch's nn.init makes, so with equal seeds a layer built here
 // holds the same numbers as the PyTorch layer of the same shape (libtorch 1.13 CPU generator).
 import { Tensor } from "../tensor.ts";
-import { callOp } from "../dispatch.ts";
 import { noGrad } from "../autograd.ts";
 import { argError } from "../errors.ts";
 
 /** Fills t in place with draws from U(low, high); returns t. */
 export function uniformInit_(t: Tensor, low: number, high: number): Tensor {
   if (!(low <= high)) argError("uniformInit_", "low/high", "numbers with low <= high", [low, high]);
-  noGrad(() => callOp("aten::uniform_", [t.handle, low, high, null], true));
+  noGrad(() => t.uniform_(low, high));
   return t;
 }
 
 /** Fills t in place with draws from N(mean, std²); returns t. */
 export function normalInit_(t: Tensor, mean = 0, std = 1): Tensor {
   if (!(std >= 0)) argError("normalInit_", "std", "a non-negative number", std);
-  noGrad(() => callOp("aten::normal_", [t.handle, mean, std, null], true));
+  noGrad(() => t.normal_(mean, std));
   return t;
 }
 

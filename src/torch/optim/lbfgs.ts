@@ -6,7 +6,7 @@
 // step(closure) may evaluate the closure many times. The closure must clear the gradients
 // (optimizer.zeroGrad()), compute the loss, call loss.backward() and return the loss tensor; it
 // runs with gradients enabled inside a tidy scope, so its temporaries are freed after each call.
-import { Tensor, opT } from "../tensor.ts";
+import { Tensor } from "../tensor.ts";
 import { zeros } from "../create.ts";
 import { cat } from "../functional.ts";
 import { keep, tidy } from "../scope.ts";
@@ -49,7 +49,7 @@ export function cubicInterpolate(x1: number, f1: number, g1: number, x2: number,
   return (xmin + xmax) / 2;
 }
 
-const dot = (a: Tensor, b: Tensor): number => opT("aten::dot", a, b).item();
+const dot = (a: Tensor, b: Tensor): number => a.dot(b).item();
 const absMax = (a: Tensor): number => a.abs().max().item();
 
 /**
