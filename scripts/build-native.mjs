@@ -6,7 +6,8 @@
 //      /usr/lib/x86_64-linux-gnu (or the multiarch directory of this machine);
 //   2. $LIBTORCH: an unpacked upstream libtorch (include/, lib/), e.g. a CUDA build; its lib/
 //      directory is written into the binary's rpath so no LD_LIBRARY_PATH is needed.
-// Set GCRL_PREFER_LIBTORCH=1 to try $LIBTORCH before the system install.
+// Set GCRL_PREFER_LIBTORCH=1 to try $LIBTORCH before the system install, GCRL_SYSTEM_LIBTORCH=0
+// to ignore the system install altogether.
 // Skips the build when the binary is newer than every source file (pass --force to rebuild).
 import { existsSync, statSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -20,6 +21,7 @@ const output = join(nativeDir, "build", "Release", "gcrl_native.node");
 const force = process.argv.includes("--force");
 
 function systemLibtorch() {
+  if (process.env.GCRL_SYSTEM_LIBTORCH === "0") return null;
   const arch = { x64: "x86_64-linux-gnu", arm64: "aarch64-linux-gnu" }[process.arch] ?? "";
   for (const lib of [`/usr/lib/${arch}`, "/usr/lib", "/usr/local/lib"]) {
     if (existsSync(join(lib, "libtorch.so")) && existsSync("/usr/include/torch/csrc/api/include/torch/torch.h")) {
