@@ -1,15 +1,11 @@
 // Module entry: registers the native functions that src/torch/native.ts declares.
 #include <napi.h>
 
+#include "jit.h"
 #include "ops.h"
 #include "tensor.h"
 
 namespace gcrl {
-Napi::Value JitLoad(const Napi::CallbackInfo& info);
-Napi::Value JitForward(const Napi::CallbackInfo& info);
-Napi::Value JitSetTraining(const Napi::CallbackInfo& info);
-Napi::Value JitParameters(const Napi::CallbackInfo& info);
-Napi::Value JitDispose(const Napi::CallbackInfo& info);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {

@@ -1,6 +1,8 @@
 // TorchScript modules: load a scripted/traced file and call its forward().
 #include <torch/script.h>
 
+#include "jit.h"
+
 #include "handle.h"
 #include "ops.h"
 #include "util.h"
