@@ -18,6 +18,11 @@ const commands: Command[] = [
     summary: "run a short end-to-end demo (train briefly, evaluate, write a report)",
     run: async (argv) => (await import("./demo.ts")).run(argv),
   },
+  {
+    name: "data",
+    summary: "dataset tools: download, preview (`gcrl data --help`)",
+    run: async (argv) => (await import("./data.ts")).run(argv),
+  },
 ];
 
 function version(): string {
