@@ -1,9 +1,11 @@
 // `npm run bench [-- section...]`: runs the benchmarks and prints figures and ratios.
-// Sections: engine. With no argument, all sections run.
+// Sections: engine, palette. With no argument, all sections run.
 import { benchEngine } from "./engine.ts";
+import { benchPalette } from "./data-palette.ts";
 
 const sections: Record<string, () => void | Promise<void>> = {
   engine: benchEngine,
+  palette: benchPalette,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
