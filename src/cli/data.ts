@@ -21,8 +21,7 @@ const subcommands: Subcommand[] = [
   {
     name: "preview",
     summary: "write a PNG grid of original / quantized / weak / strong views",
-    // @ts-ignore -- ./data-preview.ts is added with the preview work; this line can go then.
-    load: async () => (await import("./data-preview.ts")) as SubcommandModule,
+    load: () => import("./data-preview.ts"),
   },
 ];
 

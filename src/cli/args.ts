@@ -1,0 +1,85 @@
+// Command-line options for gcrl commands: one table of options (name, type, default, help) gives
+// both the parser (node's util.parseArgs, strict: unknown options are errors) and the --help text,
+// so every option is listed with its default.
+import { parseArgs } from "node:util";
+
+export interface OptionSpec {
+  type: "string" | "boolean";
+  /** Shown in --help; also the value when the option is absent (strings). */
+  default?: string | boolean;
+  /** Placeholder for the value in --help, e.g. "N" or "DIR". */
+  value?: string;
+  short?: string;
+  help: string;
+}
+
+export type OptionTable = Record<string, OptionSpec>;
+
+export type ParsedOptions<T extends OptionTable> = {
+  [K in keyof T]: T[K]["type"] extends "boolean" ? boolean : T[K]["default"] extends string ? string : string | undefined;
+};
+
+/** A usage mistake: the command prints it with a pointer to --help and exits 2. */
+export class UsageError extends Error {}
+
+export function helpText(usage: string, description: string, options: OptionTable): string {
+  const rows = Object.entries(options).map(([name, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : "    "}--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
+    const def = o.default === undefined || o.default === false ? "" : ` (default ${o.default === true ? "on" : o.default})`;
+    return [flag, `${o.help}${def}`] as const;
+  });
+  rows.push(["-h, --help", "show this help"]);
+  const width = Math.max(...rows.map(([f]) => f.length));
+  return [`Usage: ${usage}`, "", description, "", "Options:", ...rows.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`)].join("\n");
+}
+
+/**
+ * Parses argv against the table; returns null when --help was asked for. Throws UsageError for
+ * unknown options, missing values and unexpected positional arguments (beyond maxPositionals).
+ */
+export function parseOptions<T extends OptionTable>(
+  argv: string[],
+  options: T,
+  maxPositionals = 0,
+): { values: ParsedOptions<T>; positionals: string[] } | null {
+  const config: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
+  for (const [name, o] of Object.entries(options)) config[name] = { type: o.type, ...(o.short ? { short: o.short } : {}) };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: argv, options: config, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/^TypeError \[\w+\]: /, "").split(". To specify")[0]!);
+  }
+  if (parsed.values.help) return null;
+  if (parsed.positionals.length > maxPositionals) {
+    throw new UsageError(`unexpected argument${parsed.positionals.length - maxPositionals > 1 ? "s" : ""}: ${parsed.positionals.slice(maxPositionals).join(" ")}`);
+  }
+  const values: Record<string, string | boolean | undefined> = {};
+  for (const [name, o] of Object.entries(options)) {
+    const v = parsed.values[name] as string | boolean | undefined; // no option is `multiple`
+    values[name] = v === undefined ? (o.type === "boolean" ? (o.default ?? false) : o.default) : v;
+  }
+  return { values: values as ParsedOptions<T>, positionals: parsed.positionals };
+}
+
+/** An integer option value within [min, max], or a UsageError naming the option. */
+export function intOption(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name}: expected an integer${max === Number.MAX_SAFE_INTEGER ? ` >= ${min}` : ` in [${min}, ${max}]`}, got '${value}'`);
+  }
+  return n;
+}
+
+/** Runs a command body, turning UsageErrors into a message and exit code 2. */
+export async function runCommand(command: string, body: () => Promise<number | void>): Promise<number> {
+  try {
+    return (await body()) ?? 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`gcrl ${command}: ${err.message}\nRun \`gcrl ${command} --help\` for the options.`);
+      return 2;
+    }
+    throw err;
+  }
+}
