@@ -1,11 +1,13 @@
 // `npm run bench [-- section...]`: runs the benchmarks and prints figures and ratios.
-// Sections: engine, palette. With no argument, all sections run.
+// Sections: engine, palette, augment. With no argument, all sections run.
 import { benchEngine } from "./engine.ts";
 import { benchPalette } from "./data-palette.ts";
+import { benchAugment } from "./data-augment.ts";
 
 const sections: Record<string, () => void | Promise<void>> = {
   engine: benchEngine,
   palette: benchPalette,
+  augment: benchAugment,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));
