@@ -379,6 +379,9 @@ describe("strong view: color", () => {
     });
     assert.throws(() => A.applyStrong(img, strongWith(1, 4, 4, { blurSigma: 0 })), { message: "applyStrong: sample 0: blurSigma must be a positive number or null, got 0" });
     assert.throws(() => A.applyStrong(img, A.identityStrongParams(2, 4, 4)), { message: "applyStrong: parameters for 2 samples, but the batch has 1 images" });
+    assert.throws(() => A.applyStrong(img, strongWith(1, 4, 4, { jitter: jitter({ order: ["contrast"], contrast: -1 }) })), {
+      message: `applyStrong: sample 0: jitter factors must be finite numbers >= 0 and the hue shift finite, got {"brightness":1,"contrast":-1,"saturation":1,"hue":0,"order":["contrast"]}`,
+    });
     const p = strongWith(1, 4, 4, { blurSigma: 1 });
     p.blurKernelSize = 9;
     assert.throws(() => A.applyStrong(img, p), { message: "strong.blurKernelSize: reflect padding needs kernelSize/2 < image size, got 9 for 4×4 images" });

@@ -13,6 +13,7 @@
 // aten::lerp with a broadcast weight are several times slower on CPU.)
 import { Tensor, tensor, tidy } from "../../torch/index.ts";
 import type { Rng } from "../rng.ts";
+import { batchShape, checkSampleCount } from "./images.ts";
 
 /** A crop box in input pixels (torchvision's i, j, h, w). */
 export interface CropBox {
@@ -82,10 +83,13 @@ export function checkCropBox(what: string, box: CropBox, height: number, width: 
 
 /**
  * Crops each uint8 image (B, H, W, C) to its box, resizes it bilinearly to H×W and mirrors it when
- * flips[b]; returns float32 (B, H, W, C) in [0, 255]. Boxes must lie inside the image (checkCropBox).
+ * flips[b]; returns float32 (B, H, W, C) in [0, 255] (not rounded).
  */
 export function resizedCropFlip(images: Tensor, boxes: readonly CropBox[], flips: readonly boolean[]): Tensor {
-  const [B, H, W, C] = images.shape as [number, number, number, number];
+  const { batch: B, height: H, width: W, channels: C } = batchShape("resizedCropFlip", images);
+  checkSampleCount("resizedCropFlip", boxes, B);
+  checkSampleCount("resizedCropFlip", flips, B);
+  boxes.forEach((box, b) => checkCropBox(`resizedCropFlip: sample ${b}`, box, H, W));
   const y0 = new Int32Array(B * H);
   const y1 = new Int32Array(B * H);
   const wy = new Float32Array(B * H);
@@ -103,14 +107,15 @@ export function resizedCropFlip(images: Tensor, boxes: readonly CropBox[], flips
     const device = images.device;
     // Columns first, on uint8: one gather along W·C per tap, the index shared by all rows of a sample.
     const byRow = images.reshape([B, H, W * C]);
-    const spread = <T extends Int32Array | Float32Array>(v: T, index: boolean): T => {
-      const out = (index ? new Int32Array(B * W * C) : new Float32Array(B * W * C)) as T;
-      for (let i = 0; i < B * W; i++) for (let c = 0; c < C; c++) out[i * C + c] = index ? v[i]! * C + c : v[i]!;
-      return out;
+    const pickColumns = (idx: Int32Array): Tensor => {
+      const index = new Int32Array(B * W * C); // column x, channel c of a row is element x·C + c
+      for (let i = 0; i < B * W; i++) for (let c = 0; c < C; c++) index[i * C + c] = idx[i]! * C + c;
+      return byRow.gather(2, tensor(index, { shape: [B, 1, W * C], device }).long().expand([B, H, W * C])).float();
     };
-    const pickColumns = (idx: Int32Array): Tensor => byRow.gather(2, tensor(spread(idx, true), { shape: [B, 1, W * C], device }).long().expand([B, H, W * C])).float();
+    const columnWeights = new Float32Array(B * W * C);
+    for (let i = 0; i < B * W * C; i++) columnWeights[i] = wx[Math.floor(i / C)]!;
     const columns = pickColumns(x0); // (B, H, W·C) float
-    blend_(columns, pickColumns(x1), tensor(spread(wx, false), { shape: [B, 1, W * C], device }));
+    blend_(columns, pickColumns(x1), tensor(columnWeights, { shape: [B, 1, W * C], device }));
     // Rows: whole rows of the (B·H, W·C) view, picked by index_select (sample b's row i is b·H + i).
     const rowView = columns.reshape([B * H, W * C]);
     const pickRows = (idx: Int32Array): Tensor => rowView.indexSelect(0, tensor(idx.map((v, i) => Math.floor(i / H) * H + v), { device }).long());

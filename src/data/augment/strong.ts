@@ -87,6 +87,11 @@ export function applyStrong(images: Tensor, params: StrongParams): Tensor {
   checkSampleCount("applyStrong", samples, B);
   samples.forEach((s, b) => {
     checkCropBox(`applyStrong: sample ${b}`, s.crop, H, W);
+    const j = s.jitter;
+    const badJitter = j !== null && (![j.brightness, j.contrast, j.saturation, j.hue].every(Number.isFinite) || Math.min(j.brightness, j.contrast, j.saturation) < 0);
+    if (badJitter) {
+      throw new RangeError(`applyStrong: sample ${b}: jitter factors must be finite numbers >= 0 and the hue shift finite, got ${JSON.stringify(j)}`);
+    }
     if (s.blurSigma !== null && !(Number.isFinite(s.blurSigma) && s.blurSigma > 0)) {
       throw new RangeError(`applyStrong: sample ${b}: blurSigma must be a positive number or null, got ${s.blurSigma}`);
     }
