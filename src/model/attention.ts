@@ -1,0 +1,54 @@
+// Multi-head scaled dot-product attention along the last sequence axis of a 4-d grid of tokens,
+// the operation every GCRL block uses (row, column or raster attention is a matter of layout; see
+// block.ts). Written out with matmul/softmax as in ../shared/bench/torch_ref.py (libtorch 1.13 has no
+// fused scaled_dot_product_attention).
+import { Tensor, ones, keep } from "../torch/index.ts";
+
+/** Upper-triangular (strictly above the diagonal) boolean masks, one per (device, length), cached. */
+const maskCache = new Map<string, Tensor>();
+
+/**
+ * The (n, n) boolean mask that is true where key position > query position: the entries a causal
+ * attention must not see. Cached and kept (a few KB per length); do not dispose it.
+ */
+export function causalMask(n: number, device: string): Tensor {
+  const key = `${device}:${n}`;
+  let mask = maskCache.get(key);
+  if (mask === undefined || mask.isDisposed) {
+    const all = ones([n, n], { dtype: "bool", device });
+    mask = keep(all.triu(1));
+    all.dispose();
+    maskCache.set(key, mask);
+  }
+  return mask;
+}
+
+export interface AttentionOptions {
+  /** Query position p sees key positions ≤ p only (exactly: masked scores are −∞, weight 0). */
+  causal: boolean;
+  /** Dropout probability on the attention weights (applied only when training). */
+  dropout: number;
+  training: boolean;
+}
+
+/**
+ * qkv (B, n1, n2, 3d), the packed output of one Linear(d, 3d) laid out [q | k | v] with heads
+ * contiguous inside each, attends along n2 independently for each of the B·n1 sequences:
+ * softmax(q·kᵀ / √(d/heads) [causal]) · v per head → (B, n1, n2, d), heads concatenated.
+ * Cost: 4·B·n1·n2²·d multiply-adds (scores and values), O(B·n1·heads·n2²) memory for the weights.
+ */
+export function multiHeadAttention(qkv: Tensor, heads: number, options: AttentionOptions): Tensor {
+  const [b, n1, n2, d3] = qkv.shape as [number, number, number, number];
+  const d = d3 / 3;
+  const dh = d / heads;
+  const parts = qkv.reshape([b, n1, n2, 3, heads, dh]).permute([3, 0, 1, 4, 2, 5]); // (3, B, n1, heads, n2, dh)
+  const q = parts.select(0, 0);
+  const k = parts.select(0, 1);
+  const v = parts.select(0, 2);
+  let att = q.matmul(k.transpose(-1, -2)).div(Math.sqrt(dh)); // (B, n1, heads, n2, n2)
+  if (options.causal) att = att.maskedFill(causalMask(n2, qkv.device), -Infinity);
+  att = att.softmax(-1);
+  if (options.training && options.dropout > 0) att = att.dropout(options.dropout, true);
+  const y = att.matmul(v); // (B, n1, heads, n2, dh)
+  return y.permute([0, 1, 3, 2, 4]).reshape([b, n1, n2, d]);
+}

@@ -1,0 +1,75 @@
+// TransformerBlock: one pre-LayerNorm transformer block over a (B, H, W, d) grid of tokens,
+// attending along one axis:
+//
+//   x += Attn(LN1(x));  x += MLP(LN2(x)),   MLP = Linear(d, r·d) → GELU → Linear(r·d, d)
+//
+// axis "row":      attention within each image row (over W; B·H sequences of length W)
+// axis "column":   attention within each image column (over H; B·W sequences of length H)
+// axis "sequence": attention over the whole image in raster order (B sequences of length H·W);
+//                  the dense (iGPT) layout.
+//
+// Parameter names and registration order (ln1, ln2, qkv, proj, fc1, fc2) are those of the Block in
+// ../shared/bench/torch_ref.py, so state dicts line up key for key.
+import { Module, Linear, LayerNorm, Tensor, tidy } from "../torch/index.ts";
+import { multiHeadAttention } from "./attention.ts";
+import type { ModelConfig } from "./config.ts";
+
+export type BlockAxis = "row" | "column" | "sequence";
+
+export class TransformerBlock extends Module {
+  readonly ln1: LayerNorm;
+  readonly ln2: LayerNorm;
+  /** Linear(d, 3d): q, k, v in one matmul. */
+  readonly qkv: Linear;
+  /** Linear(d, d): the attention output projection. */
+  readonly proj: Linear;
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+  readonly heads: number;
+  readonly dropout: number;
+  readonly geluApproximate: ModelConfig["geluApproximate"];
+
+  constructor(
+    config: Pick<ModelConfig, "d" | "heads" | "mlpRatio" | "dropout" | "geluApproximate" | "layerNormEps">,
+    readonly axis: BlockAxis,
+    readonly causal: boolean,
+  ) {
+    super();
+    const { d } = config;
+    const hidden = Math.round(config.mlpRatio * d);
+    this.ln1 = this.child("ln1", new LayerNorm(d, { eps: config.layerNormEps }));
+    this.ln2 = this.child("ln2", new LayerNorm(d, { eps: config.layerNormEps }));
+    this.qkv = this.child("qkv", new Linear(d, 3 * d));
+    this.proj = this.child("proj", new Linear(d, d));
+    this.fc1 = this.child("fc1", new Linear(d, hidden));
+    this.fc2 = this.child("fc2", new Linear(hidden, d));
+    this.heads = config.heads;
+    this.dropout = config.dropout;
+    this.geluApproximate = config.geluApproximate;
+  }
+
+  /** The attention branch: (B, H, W, d) → (B, H, W, d), before the residual add. */
+  attend(x: Tensor): Tensor {
+    const [b, h, w, d] = x.shape as [number, number, number, number];
+    // Lay the attended axis out as dim 2: (B, n1, n2, d).
+    const laid = this.axis === "row" ? x : this.axis === "column" ? x.transpose(1, 2) : x.reshape([b, 1, h * w, d]);
+    const y = this.proj.forward(
+      multiHeadAttention(this.qkv.forward(laid), this.heads, { causal: this.causal, dropout: this.dropout, training: this.training }),
+    );
+    return this.axis === "row" ? y : this.axis === "column" ? y.transpose(1, 2) : y.reshape([b, h, w, d]);
+  }
+
+  /** (B, H, W, d) → (B, H, W, d). Intermediates are freed on return (autograd keeps what it needs). */
+  forward(x: Tensor): Tensor {
+    return tidy(() => {
+      const a = this.residualDropout(this.attend(this.ln1.forward(x)));
+      const x1 = x.add(a);
+      const m = this.residualDropout(this.fc2.forward(this.fc1.forward(this.ln2.forward(x1)).gelu(this.geluApproximate)));
+      return x1.add(m);
+    });
+  }
+
+  private residualDropout(t: Tensor): Tensor {
+    return this.training && this.dropout > 0 ? t.dropout(this.dropout, true) : t;
+  }
+}
