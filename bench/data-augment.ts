@@ -1,14 +1,14 @@
 // Augmentation benchmark: weak + strong view pairs per second, quantized, on 2 threads — the
 // issue's target is >= 5,000 pairs/s for 28×28 grayscale (Fashion-MNIST). Each batch is what the
 // loader does: gather B shuffled images, augmentPair with a batch-derived Rng, quantize both views.
-// The quantizer here is a STAND-IN (a 256-entry lookup table through index_select: 16 gray levels,
-// or 3 bits per RGB channel = 512 tokens), not the k-means PaletteQuantizer.
+// Quantization is the real PaletteQuantizer (fitted on the data first, not timed).
 import { existsSync, readFileSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { Tensor, tensor, tidy, randint, getNumThreads, setNumThreads } from "../src/torch/index.ts";
 import { Rng } from "../src/data/rng.ts";
+import { PaletteQuantizer } from "../src/data/palette.ts";
 import { augmentPair, type StrongAugmentOptions, type WeakAugmentOptions } from "../src/data/augment/index.ts";
 
 const FASHION_MNIST = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
@@ -26,18 +26,10 @@ function readIdxImages(path: string, limit: number): Tensor | null {
   return tensor(new Uint8Array(bytes.buffer, bytes.byteOffset + 16, count * h * w), { shape: [count, h, w, 1] });
 }
 
-/** Stand-in quantizer: uint8 (B, H, W, C) -> int64 tokens (B, H, W) through a 256-entry table. */
-function standInQuantizer(channels: number): (images: Tensor) => Tensor {
-  if (channels === 1) {
-    const lut = tensor(Int32Array.from({ length: 256 }, (_, v) => v >> 4)).long(); // 16 gray levels
-    return (images) => lut.indexSelect(0, images.flatten().long()).reshape(images.shape.slice(0, 3));
-  }
-  // 8 levels per channel, token = 64·r' + 8·g' + b': one table per channel, already scaled.
-  const luts = [64, 8, 1].map((scale) => tensor(Int32Array.from({ length: 256 }, (_, v) => (v >> 5) * scale)).long());
-  return (images) => {
-    const [r, g, b] = luts.map((lut, c) => lut.indexSelect(0, images.select(3, c).flatten().long())) as [Tensor, Tensor, Tensor];
-    return r.add_(g).add_(b).reshape(images.shape.slice(0, 3));
-  };
+/** The real palette quantizer (k-means, K = 16 gray / 512 RGB) fitted on the benchmark's data. */
+function paletteQuantizer(data: Tensor): { quantize: (images: Tensor) => Tensor; palette: PaletteQuantizer } {
+  const palette = PaletteQuantizer.fit(data, { k: data.size(3) === 1 ? 16 : 512, seed: 0 });
+  return { quantize: (images) => palette.quantize(images), palette };
 }
 
 interface Result {
@@ -46,9 +38,8 @@ interface Result {
 }
 
 /** Pairs per second over `seconds` of batches (after warm-up); the best of `rounds` rounds. */
-function measure(data: Tensor, batch: number, weak: WeakAugmentOptions, strong: StrongAugmentOptions, seconds: number, rounds: number): Result {
+function measure(data: Tensor, quantize: (images: Tensor) => Tensor, batch: number, weak: WeakAugmentOptions, strong: StrongAugmentOptions, seconds: number, rounds: number): Result {
   const n = data.size(0);
-  const quantize = standInQuantizer(data.size(3));
   // As the loader: one shuffle per epoch, batch i takes its window; the augmentation Rng is derived per batch.
   const order = new Rng(0).permutation(n);
   let step = 0;
@@ -104,21 +95,25 @@ export function benchAugment(): void {
   try {
     const batches = [256, 512, 1024];
     const load = loadavg()[0]!.toFixed(2);
-    console.log(`== augment: weak + strong pairs/s, ${THREADS} threads, quantized by a STAND-IN 256-entry LUT quantizer (not the k-means palette); load average ${load} ==`);
+    console.log(`== augment: weak + strong pairs/s, ${THREADS} threads, quantized by the k-means palette; load average ${load} ==`);
     const real = readIdxImages(FASHION_MNIST, 20000);
     const gray = real ?? randint(0, 256, [20000, 28, 28, 1], { dtype: "uint8" });
     const grayWeak: WeakAugmentOptions = {};
     const grayStrong: StrongAugmentOptions = {};
-    console.log(`28×28×1 (${real ? `Fashion-MNIST, first 20,000 of ${FASHION_MNIST}` : "random data: Fashion-MNIST not found"}), weak ${JSON.stringify(grayWeak)} strong ${JSON.stringify(grayStrong)} (defaults), LUT 16 gray levels; target >= ${TARGET_PAIRS_PER_S.toLocaleString("en-US")} pairs/s`);
-    const results = batches.map((b) => measure(gray, b, grayWeak, grayStrong, 1.5, 3));
+    console.log(`28×28×1 (${real ? `Fashion-MNIST, first 20,000 of ${FASHION_MNIST}` : "random data: Fashion-MNIST not found"}), weak ${JSON.stringify(grayWeak)} strong ${JSON.stringify(grayStrong)} (defaults), palette K=16; target >= ${TARGET_PAIRS_PER_S.toLocaleString("en-US")} pairs/s`);
+    const grayPalette = paletteQuantizer(gray);
+    const results = batches.map((b) => measure(gray, grayPalette.quantize, b, grayWeak, grayStrong, 1.5, 3));
+    grayPalette.palette.dispose();
     results.forEach((r, i) => console.log(line(batches[i]!, r, TARGET_PAIRS_PER_S)));
     const worst = Math.min(...results.map((r) => r.pairsPerS));
     console.log(`  target >= ${TARGET_PAIRS_PER_S.toLocaleString("en-US")} pairs/s at every batch size 256–1024: ${worst >= TARGET_PAIRS_PER_S ? "PASS" : "FAIL"} (slowest ${Math.round(worst).toLocaleString("en-US")})`);
     gray.dispose();
 
     const rgb = randint(0, 256, [10000, 32, 32, 3], { dtype: "uint8" });
-    console.log(`32×32×3 (random data), weak and strong defaults, LUT 3 bits per channel (512 tokens); no target`);
-    for (const b of batches) console.log(line(b, measure(rgb, b, {}, {}, 1.5, 3), null));
+    console.log(`32×32×3 (random data), weak and strong defaults, palette K=512; no target`);
+    const rgbPalette = paletteQuantizer(rgb);
+    for (const b of batches) console.log(line(b, measure(rgb, rgbPalette.quantize, b, {}, {}, 1.5, 3), null));
+    rgbPalette.palette.dispose();
     rgb.dispose();
   } finally {
     setNumThreads(previousThreads);
