@@ -1,0 +1,116 @@
+// RunConfig: everything a training run needs, as plain JSON-able data. A config file
+// (configs/*.json) holds only overrides of RUN_DEFAULTS; the fully resolved config is written to
+// every run folder (config.json), so a run is reproducible from its folder alone.
+//
+// Validation (unknown keys, wrong types, ranges — each message naming the key path) and CLI
+// overrides (`--model.d 256`) live in run-config-validate.ts.
+import type { ModelConfig } from "../model/config.ts";
+import type { ObjectiveMode } from "./objectives.ts";
+import type { StrongAugmentOptions, WeakAugmentOptions } from "../data/augment/index.ts";
+
+/** The model section: ModelConfig without the data-given sizes (height, width, vocabSize). */
+export type ModelSection = Omit<ModelConfig, "height" | "width" | "vocabSize">;
+
+export interface DataSection {
+  /** Dataset name (src/data/datasets/registry.ts): fashion-mnist, mnist, mnist-digits, cifar10, cifar100, folder:PATH. */
+  name: string;
+  /** Folder with the dataset's files; null = the dataset's usual place. */
+  dataDir: string | null;
+  /** Use only the first N training images (null: all). */
+  limit: number | null;
+  /** Train only on these classes (names or label numbers); null: all. The others can serve as near-OOD. */
+  classes: (string | number)[] | null;
+  /** Held-out evaluation images taken from the test split (test NLL, kNN accuracy during training). */
+  evalImages: number;
+}
+
+export interface PaletteSection {
+  /** Palette size K; null = 16 for grayscale, 512 for RGB. */
+  k: number | null;
+  /** Pixels sampled for k-means. */
+  samplePixels: number;
+}
+
+export interface AugmentSection {
+  weak: WeakAugmentOptions;
+  strong: StrongAugmentOptions;
+}
+
+export interface ObjectiveSection {
+  /** gcrl (α·L_g + β·L_c), igpt (β = 0: no strong view), simclr (α = 0: no decoder). */
+  mode: ObjectiveMode;
+  alpha: number;
+  beta: number;
+  /** NT-Xent temperature τ. */
+  tau: number;
+}
+
+export interface OptimSection {
+  /** Peak learning rate (after warm-up). */
+  lr: number;
+  /** Learning rate at the end of the cosine decay. */
+  minLr: number;
+  warmupSteps: number;
+  weightDecay: number;
+  betas: [number, number];
+  eps: number;
+  /** Global gradient-norm clip (0: off). */
+  gradClip: number;
+}
+
+export interface BudgetSection {
+  /** Stop after this many epochs (null: not a limit). */
+  epochs: number | null;
+  /** Stop after this many optimizer steps (null: not a limit). */
+  steps: number | null;
+  /** Stop after this many minutes of training (null: not a limit). */
+  minutes: number | null;
+}
+
+export interface TrainSection {
+  batchSize: number;
+  /** Seed of the initialisation, shuffles and augmentations. */
+  seed: number;
+  /** libtorch threads (null: one per core). Fix it for bit-exact resume. */
+  threads: number | null;
+  /** Evaluate (test NLL, kNN) every N steps (0: only at the end). */
+  evalEvery: number;
+  /** Save a checkpoint every N steps (and at the end, on SIGINT/SIGTERM). */
+  checkpointEvery: number;
+  /** Print a plain progress line every N steps when not on a TTY. */
+  logEvery: number;
+}
+
+export interface RunConfig {
+  model: ModelSection;
+  data: DataSection;
+  palette: PaletteSection;
+  augment: AugmentSection;
+  objective: ObjectiveSection;
+  optim: OptimSection;
+  budget: BudgetSection;
+  train: TrainSection;
+}
+
+export const RUN_DEFAULTS: RunConfig = {
+  model: {
+    d: 128,
+    heads: 4,
+    encoderLayers: 4,
+    decoderLayers: 2,
+    mlpRatio: 4,
+    dropout: 0,
+    attention: "axial",
+    projectionDim: 128,
+    geluApproximate: "none",
+    layerNormEps: 1e-5,
+    representationLayer: null,
+  },
+  data: { name: "fashion-mnist", dataDir: null, limit: null, classes: null, evalImages: 1000 },
+  palette: { k: null, samplePixels: 100_000 },
+  augment: { weak: {}, strong: {} },
+  objective: { mode: "gcrl", alpha: 1, beta: 1, tau: 0.1 },
+  optim: { lr: 3e-4, minLr: 0, warmupSteps: 500, weightDecay: 0.05, betas: [0.9, 0.95], eps: 1e-8, gradClip: 1 },
+  budget: { epochs: null, steps: 10_000, minutes: null },
+  train: { batchSize: 32, seed: 0, threads: null, evalEvery: 1000, checkpointEvery: 500, logEvery: 50 },
+};
