@@ -9,9 +9,8 @@
 // ~20 ms per million pixels, where a chunked distance matrix + argmin through libtorch takes ~3.5 s
 // per million pixels at k = 512 (2 cores). The tables encode the exact nearest-centroid rule of
 // palette-nearest.ts (float64 squared distance, ties to the lower index).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../util/atomic-file.ts";
 import { Tensor, tensor, empty, keep, stack, tidy } from "../torch/index.ts";
 import { Rng } from "./rng.ts";
 import { MAX_PALETTE_SIZE, colorTable, grayTable } from "./palette-nearest.ts";
@@ -223,7 +222,11 @@ export class PaletteQuantizer {
 
   /** Writes the palette as JSON, atomically (temporary file in the same directory, fsync, rename). */
   save(path: string): void {
-    writeAtomic(path, formatJson(this.toJSON()));
+    try {
+      writeFileAtomic(path, formatJson(this.toJSON()));
+    } catch (err) {
+      throw new Error(`cannot write palette file ${path}: ${(err as Error).message}`);
+    }
   }
 
   static load(path: string): PaletteQuantizer {
@@ -389,27 +392,6 @@ function formatJson(value: PaletteJson): string {
   return `${head},\n  "centroids": [\n${rows}\n  ],\n  "fit": ${JSON.stringify(value.fit, null, 2).replace(/\n/g, "\n  ")}\n}\n`;
 }
 
-function writeAtomic(path: string, text: string): void {
-  const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  let fd: number | null = null;
-  try {
-    fd = openSync(temp, "wx", 0o644);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(temp, path);
-  } catch (err) {
-    if (fd !== null) closeSync(fd);
-    try {
-      unlinkSync(temp);
-    } catch {
-      // never created, or already renamed
-    }
-    throw new Error(`cannot write palette file ${path}: ${(err as Error).message}`);
-  }
-}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);

@@ -1,6 +1,7 @@
 // PNG files from raw pixels (encoded by sharp), written atomically (temporary file + rename).
-import { writeFileSync, renameSync, mkdirSync, rmSync } from "node:fs";
-import { dirname, basename, join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { writeFileAtomic } from "../util/atomic-file.ts";
 import sharp from "sharp";
 
 export interface RawImage {
@@ -24,12 +25,9 @@ export async function encodePng(image: RawImage): Promise<Buffer> {
 export async function writePng(path: string, image: RawImage): Promise<void> {
   const png = await encodePng(image);
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    writeFileSync(tmp, png);
-    renameSync(tmp, path);
+    writeFileAtomic(path, png);
   } catch (err) {
-    rmSync(tmp, { force: true });
     throw new Error(`cannot write ${path}: ${(err as Error).message}`);
   }
 }

@@ -9,10 +9,9 @@
 // data buffer starts at a multiple of 8, and tensors are laid out by (element size descending,
 // name), which keeps every tensor aligned to its element size. Writes are atomic (a temporary
 // file in the same directory, fsync, then rename).
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { writeFileAtomic, writeFully } from "../util/atomic-file.ts";
 import { endianness } from "node:os";
-import { basename, dirname, join } from "node:path";
 import { Tensor } from "./tensor.ts";
 import { tensor } from "./create.ts";
 import { ELEMENT_BYTES, typedArrayOf, type DType, type Device } from "./dtype.ts";
@@ -424,11 +423,6 @@ export function encodeSafetensors(tensors: TensorCollection, metadata?: Record<s
   return out;
 }
 
-function writeFully(fd: number, bytes: Uint8Array): void {
-  let done = 0;
-  while (done < bytes.byteLength) done += writeSync(fd, bytes, done, Math.min(bytes.byteLength - done, 1 << 30));
-}
-
 /**
  * Writes tensors (and optional string metadata) to `path` atomically: the data goes to a temporary
  * file in the same directory, is fsynced, then renamed over `path`. On failure the temporary file
@@ -437,36 +431,13 @@ function writeFully(fd: number, bytes: Uint8Array): void {
 export function saveSafetensors(path: string, tensors: TensorCollection, metadata?: Record<string, string>): void {
   checkLittleEndian(path, "write");
   const { head, items } = planLayout(tensors, metadata, path);
-  const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  let fd: number | null = null;
   try {
-    fd = openSync(temp, "wx", 0o644);
-    writeFully(fd, head);
-    for (const it of items) writeFully(fd, tensorBytes(it.name, it.tensor, it.bytes, path));
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(temp, path);
+    writeFileAtomic(path, (fd) => {
+      writeFully(fd, head);
+      for (const it of items) writeFully(fd, tensorBytes(it.name, it.tensor, it.bytes, path));
+    });
   } catch (err) {
-    if (fd !== null) closeSync(fd);
-    try {
-      unlinkSync(temp);
-    } catch {
-      // never created, or already renamed
-    }
     if (err instanceof SafetensorsError) throw err;
     throw new SafetensorsError(path, (err as Error).message, "write");
-  }
-  // Make the rename itself durable (best effort: not every platform can fsync a directory).
-  try {
-    const dfd = openSync(dir, "r");
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // ignore
   }
 }
