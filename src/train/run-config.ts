@@ -2,11 +2,12 @@
 // (configs/*.json) holds only overrides of RUN_DEFAULTS; the fully resolved config is written to
 // every run folder (config.json), so a run is reproducible from its folder alone.
 //
-// Validation (unknown keys, wrong types, ranges — each message naming the key path) and CLI
-// overrides (`--model.d 256`) live in run-config-validate.ts.
+// Validation (unknown keys, wrong types, ranges — each message naming the key path), config files
+// with "extends", CLI overrides (`--model.d 256`) and the --help table live in
+// run-config-validate.ts; every key is described in docs/configs.md.
 import type { ModelConfig } from "../model/config.ts";
 import type { ObjectiveMode } from "./objectives.ts";
-import type { StrongAugmentOptions, WeakAugmentOptions } from "../data/augment/index.ts";
+import { DEFAULT_STRONG_CONFIG, DEFAULT_WEAK_CONFIG, type StrongAugmentOptions, type WeakAugmentOptions } from "../data/augment/config.ts";
 
 /** The model section: ModelConfig without the data-given sizes (height, width, vocabSize). */
 export type ModelSection = Omit<ModelConfig, "height" | "width" | "vocabSize">;
@@ -32,14 +33,20 @@ export interface PaletteSection {
 }
 
 export interface AugmentSection {
+  /** In a resolved config (resolveRunConfig), every key is present. */
   weak: WeakAugmentOptions;
   strong: StrongAugmentOptions;
 }
 
 export interface ObjectiveSection {
-  /** gcrl (α·L_g + β·L_c), igpt (β = 0: no strong view), simclr (α = 0: no decoder). */
+  /**
+   * Which losses run: gcrl (α·L_g + β·L_c), igpt (L_g only: no strong view, beta ignored), simclr
+   * (L_c only: no decoder, alpha ignored). The weight of a loss the mode runs must be > 0.
+   */
   mode: ObjectiveMode;
+  /** Weight α of the generative loss L_g. */
   alpha: number;
+  /** Weight β of the contrastive loss L_c. */
   beta: number;
   /** NT-Xent temperature τ. */
   tau: number;
@@ -58,6 +65,7 @@ export interface OptimSection {
   gradClip: number;
 }
 
+/** The run stops at the first limit reached; at least one must be set. */
 export interface BudgetSection {
   /** Stop after this many epochs (null: not a limit). */
   epochs: number | null;
@@ -75,7 +83,7 @@ export interface TrainSection {
   threads: number | null;
   /** Evaluate (test NLL, kNN) every N steps (0: only at the end). */
   evalEvery: number;
-  /** Save a checkpoint every N steps (and at the end, on SIGINT/SIGTERM). */
+  /** Save a checkpoint every N steps (and at the end, on SIGINT/SIGTERM); 0: only then. */
   checkpointEvery: number;
   /** Print a plain progress line every N steps when not on a TTY. */
   logEvery: number;
@@ -108,7 +116,7 @@ export const RUN_DEFAULTS: RunConfig = {
   },
   data: { name: "fashion-mnist", dataDir: null, limit: null, classes: null, evalImages: 1000 },
   palette: { k: null, samplePixels: 100_000 },
-  augment: { weak: {}, strong: {} },
+  augment: { weak: { ...DEFAULT_WEAK_CONFIG }, strong: { ...DEFAULT_STRONG_CONFIG } },
   objective: { mode: "gcrl", alpha: 1, beta: 1, tau: 0.1 },
   optim: { lr: 3e-4, minLr: 0, warmupSteps: 500, weightDecay: 0.05, betas: [0.9, 0.95], eps: 1e-8, gradClip: 1 },
   budget: { epochs: null, steps: 10_000, minutes: null },
