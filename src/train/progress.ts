@@ -67,6 +67,11 @@ export class ProgressReporter {
     this.options.log?.(text);
   }
 
+  /** A line for train.log only (e.g. an error the caller reports itself). */
+  record(text: string): void {
+    appendLog(this.options.logFile, text);
+  }
+
   /** A periodic progress line: train.log always; the output only when it is not a terminal. */
   periodic(text: string): void {
     appendLog(this.options.logFile, text);
