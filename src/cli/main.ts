@@ -19,6 +19,11 @@ const commands: Command[] = [
     run: async (argv) => (await import("./demo.ts")).run(argv),
   },
   {
+    name: "train",
+    summary: "train a GCRL / iGPT / SimCLR model into a run folder; --resume continues one (`gcrl train --help`)",
+    run: async (argv) => (await import("./train.ts")).run(argv),
+  },
+  {
     name: "data",
     summary: "dataset tools: download, preview (`gcrl data --help`)",
     run: async (argv) => (await import("./data.ts")).run(argv),

@@ -1,0 +1,145 @@
+// `gcrl train`: one training run into a run folder (docs/training.md).
+//
+//   gcrl train --config configs/demo.json --data fashion-mnist --mode gcrl --out runs/x
+//   gcrl train --resume runs/x [--steps N]          continue exactly; only the budget may change
+//
+// Config keys are set with their path (`--model.d 256`); --data, --mode, --steps, … are the
+// validator's shortcuts (CONFIG_FLAG_SHORTCUTS). SIGINT/SIGTERM: the step in flight finishes, a
+// checkpoint is saved, exit 130 (SIGINT) or 143 (SIGTERM); a second signal exits at once. A NaN/Inf
+// loss exits 1; usage and config errors exit 2.
+import { basename } from "node:path";
+import { RUN_DEFAULTS, type RunConfig } from "../train/run-config.ts";
+import {
+  applyOverrides, configHelpText, extractConfigFlags, loadRunConfigFile, shortcutHelpText, CONFIG_FLAG_SHORTCUTS, RunConfigError,
+} from "../train/run-config-validate.ts";
+import type { RunResult, TrainOptions } from "../train/trainer.ts";
+import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
+
+const OPTIONS = {
+  config: { type: "string", value: "FILE", help: "config file (configs/*.json): overrides of the defaults listed below" },
+  out: { type: "string", value: "DIR", help: "run folder to create (default runs/<mode>-<dataset>-<timestamp>); an existing run is never overwritten" },
+  resume: { type: "string", value: "DIR", help: "continue the run in DIR exactly where its checkpoint left off; only the budget may change" },
+  device: { type: "string", default: "cpu", value: "DEVICE", help: "cpu, cuda or cuda:N (bit-exact resume: cpu with train.threads set)" },
+  "knn-train-images": { type: "string", default: "5000", value: "N", help: "evaluation: the first N training images are the kNN's labelled neighbours" },
+} satisfies OptionTable;
+
+/** The shortcuts (--data, --mode, --steps, …) parsed as plain string options, handed to applyOverrides. */
+const SHORTCUT_OPTIONS: OptionTable = Object.fromEntries(
+  Object.entries(CONFIG_FLAG_SHORTCUTS).map(([name, path]) => [name, { type: "string", help: `= --${path}` }]),
+);
+
+const USAGE = `gcrl train [--config FILE] [--data NAME] [--mode MODE] [--out DIR] [--steps N | --epochs N | --minutes X] [--<key> VALUE ...]
+       gcrl train --resume DIR [--steps N | --epochs N | --minutes X]`;
+const DESCRIPTION = `Trains a GCRL (or iGPT / SimCLR) model into a run folder: config.json, palette.json,
+model.safetensors, checkpoint.safetensors + checkpoint.json, metrics.jsonl, train.log.
+Any config key can be set with its path: --model.d 256 --optim.lr 1e-3 --train.batchSize 64.
+--steps, --epochs and --minutes replace the whole budget (the limits not given become null); the run
+stops at the first limit reached. Ctrl-C (SIGINT) or SIGTERM finishes the step, saves a checkpoint
+and exits 130 / 143; continue with --resume. A NaN/Inf loss exits 1, a bad config 2.`;
+
+/** runs/<mode>-<dataset>-<YYYYMMDD-HHMMSS> (local time). */
+export function defaultRunFolder(config: RunConfig, now = new Date()): string {
+  const pad = (n: number): string => String(n).padStart(2, "0");
+  const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
+  const dataset = basename(config.data.name.replace(/^folder:/, "")).replace(/[^A-Za-z0-9_-]+/g, "_") || "data";
+  return `runs/${config.objective.mode}-${dataset}-${stamp}`;
+}
+
+function help(): string {
+  return [
+    helpText(USAGE, DESCRIPTION, OPTIONS),
+    "",
+    "Shortcuts:",
+    shortcutHelpText(),
+    "",
+    "Config keys (--<key> VALUE; the defaults, which a --config file overrides):",
+    configHelpText(),
+  ].join("\n");
+}
+
+/**
+ * train() with SIGINT/SIGTERM wired to its abort signal: the first signal finishes the step and
+ * saves a checkpoint (exit code 130 for SIGINT, 143 for SIGTERM), a second one exits at once.
+ */
+export async function trainUntilSignalled(config: RunConfig, options: Omit<TrainOptions, "signal">): Promise<{ result: RunResult; exitCode: number }> {
+  const { train } = await import("../train/trainer.ts");
+  const controller = new AbortController();
+  let received: NodeJS.Signals | null = null;
+  const exitCodeOf = (signal: NodeJS.Signals): number => (signal === "SIGTERM" ? 143 : 130);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received !== null) {
+      process.stderr.write(`\ngcrl: second ${signal}: exiting now (the last checkpoint in ${options.out} is kept)\n`);
+      process.exit(exitCodeOf(signal));
+    }
+    received = signal;
+    process.stderr.write(`\ngcrl: ${signal}: finishing the current step and saving a checkpoint (send it again to exit at once)\n`);
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const result = await train(config, { ...options, signal: controller.signal });
+    return { result, exitCode: result.status === "interrupted" ? exitCodeOf(received ?? "SIGINT") : 0 };
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return runCommand("train", async () => {
+    if (argv.includes("--help") || argv.includes("-h")) {
+      console.log(help());
+      return 0;
+    }
+    let out: string;
+    let config: RunConfig;
+    let resumeDir: string | undefined;
+    let device = "cpu";
+    let knnTrainImages = 5000;
+    // Loaded lazily: the trainer pulls in libtorch, which --help does not need.
+    const { readRunConfigFile, NonFiniteLossError } = await import("../train/trainer.ts");
+    const { RunFolderError } = await import("../train/run-folder.ts");
+    const { DatasetError } = await import("../data/datasets/index.ts");
+    const report = (err: unknown): number | null => {
+      if (err instanceof RunConfigError || err instanceof RunFolderError) {
+        console.error(`gcrl train: ${err.message}`);
+        return 2;
+      }
+      if (err instanceof NonFiniteLossError || err instanceof DatasetError) {
+        console.error(`gcrl train: ${err.message}`);
+        return 1;
+      }
+      return null;
+    };
+    try {
+      const { flags: configFlags, rest } = extractConfigFlags(argv);
+      const parsed = parseOptions(rest, { ...OPTIONS, ...SHORTCUT_OPTIONS });
+      if (parsed === null) return 0; // --help was handled above
+      const values = parsed.values as Record<string, string | undefined>;
+      resumeDir = values.resume;
+      if (resumeDir !== undefined && values.config !== undefined) throw new UsageError("--config cannot be combined with --resume: a resumed run keeps the config in its config.json");
+      if (resumeDir !== undefined && values.out !== undefined && values.out !== resumeDir) throw new UsageError("--out cannot be combined with --resume: the run continues in its own folder");
+      const flags: Record<string, string> = {};
+      for (const name of Object.keys(CONFIG_FLAG_SHORTCUTS)) if (values[name] !== undefined) flags[name] = values[name]!;
+      Object.assign(flags, configFlags);
+      const base = resumeDir !== undefined ? readRunConfigFile(resumeDir).config : values.config !== undefined ? loadRunConfigFile(values.config) : RUN_DEFAULTS;
+      config = Object.keys(flags).length > 0 ? applyOverrides(base, flags) : base;
+      out = resumeDir ?? values.out ?? defaultRunFolder(config);
+      device = values.device ?? "cpu";
+      knnTrainImages = intOption("knn-train-images", values["knn-train-images"] ?? "5000", 1);
+    } catch (err) {
+      const code = report(err);
+      if (code === null) throw err;
+      return code;
+    }
+
+    try {
+      return (await trainUntilSignalled(config, { out, resume: resumeDir !== undefined, device, knnTrainImages, commandLine: ["gcrl", "train", ...argv] })).exitCode;
+    } catch (err) {
+      const code = report(err);
+      if (code === null) throw err;
+      return code;
+    }
+  });
+}
