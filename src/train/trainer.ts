@@ -322,9 +322,8 @@ export async function train(config: RunConfig, options: TrainOptions): Promise<R
       }
       truncateMetrics(metricsPath, state.step);
       runFile.resumes[runFile.resumes.length - 1]!.step = state.step;
-    } else {
-      palette.save(palettePath);
     }
+    if (!existsSync(palettePath)) palette.save(palettePath); // a resumed run may have stopped before writing it
     writeFileAtomic(configPath, formatJson(runFile));
 
     const plan = planBudget(config.budget, loader.batchesPerEpoch);
