@@ -5,7 +5,7 @@
 // Validation (unknown keys, wrong types, ranges — each message naming the key path), config files
 // with "extends", CLI overrides (`--model.d 256`) and the --help table live in
 // run-config-validate.ts; every key is described in docs/configs.md.
-import type { ModelConfig } from "../model/config.ts";
+import { MODEL_DEFAULTS, type ModelConfig } from "../model/config.ts";
 import type { ObjectiveMode } from "./objectives.ts";
 import { DEFAULT_STRONG_CONFIG, DEFAULT_WEAK_CONFIG, type StrongAugmentOptions, type WeakAugmentOptions } from "../data/augment/config.ts";
 
@@ -101,19 +101,7 @@ export interface RunConfig {
 }
 
 export const RUN_DEFAULTS: RunConfig = {
-  model: {
-    d: 128,
-    heads: 4,
-    encoderLayers: 4,
-    decoderLayers: 2,
-    mlpRatio: 4,
-    dropout: 0,
-    attention: "axial",
-    projectionDim: 128,
-    geluApproximate: "none",
-    layerNormEps: 1e-5,
-    representationLayer: null,
-  },
+  model: { ...MODEL_DEFAULTS },
   data: { name: "fashion-mnist", dataDir: null, limit: null, classes: null, evalImages: 1000 },
   palette: { k: null, samplePixels: 100_000 },
   augment: { weak: { ...DEFAULT_WEAK_CONFIG }, strong: { ...DEFAULT_STRONG_CONFIG } },
