@@ -15,7 +15,7 @@ interface Command {
 const commands: Command[] = [
   {
     name: "demo",
-    summary: "run a short end-to-end demo (train briefly, evaluate, write a report)",
+    summary: "train a small GCRL model on Fashion-MNIST for a few minutes and print its headline numbers",
     run: async (argv) => (await import("./demo.ts")).run(argv),
   },
   {
