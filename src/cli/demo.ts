@@ -22,7 +22,7 @@ const DEMO_KNN_TRAIN_IMAGES = 2000;
 
 const OPTIONS = {
   steps: { type: "string", default: String(DEMO_STEPS), value: "N", help: "training steps (configs/demo.json's own budget is 300)" },
-  out: { type: "string", value: "DIR", help: "run folder (default runs/demo-<timestamp>)" },
+  out: { type: "string", value: "DIR", help: "run folder (default runs/demo-<dataset>-<timestamp>)" },
 } satisfies OptionTable;
 
 const USAGE = "gcrl demo [--steps N] [--out DIR]";
@@ -40,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     let config = loadRunConfigFile(DEMO_CONFIG);
     config = applyOverrides(config, { steps: String(intOption("steps", parsed.values.steps, 1)) });
-    const out = parsed.values.out ?? defaultRunFolder(config).replace(/^runs\/[^-]+-[^-]+-/, "runs/demo-");
+    const out = parsed.values.out ?? defaultRunFolder(config, new Date(), "demo");
     console.log(`gcrl demo: GCRL (generative + contrastive) on ${config.data.name} with configs/demo.json → ${out}\n`);
     const t0 = performance.now();
     const { result, exitCode } = await trainUntilSignalled(config, { out, knnTrainImages: DEMO_KNN_TRAIN_IMAGES, commandLine: ["gcrl", "demo", ...argv] });

@@ -38,11 +38,11 @@ stops at the first limit reached. Ctrl-C (SIGINT) or SIGTERM finishes the step, 
 and exits 130 / 143; continue with --resume. A NaN/Inf loss exits 1, a bad config 2.`;
 
 /** runs/<mode>-<dataset>-<YYYYMMDD-HHMMSS> (local time). */
-export function defaultRunFolder(config: RunConfig, now = new Date()): string {
+export function defaultRunFolder(config: RunConfig, now = new Date(), prefix: string = config.objective.mode): string {
   const pad = (n: number): string => String(n).padStart(2, "0");
   const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
   const dataset = basename(config.data.name.replace(/^folder:/, "")).replace(/[^A-Za-z0-9_-]+/g, "_") || "data";
-  return `runs/${config.objective.mode}-${dataset}-${stamp}`;
+  return `runs/${prefix}-${dataset}-${stamp}`;
 }
 
 function help(): string {
