@@ -52,22 +52,25 @@ export interface WeightedPoints {
   readonly weights: Float64Array;
 }
 
+/** Index of the gray centroid nearest to x (squared distance; ties to the lower index). */
+function nearestGray(x: number, centroids: Float64Array): number {
+  let best = 0;
+  let bestD = Infinity;
+  for (let j = 0; j < centroids.length; j++) {
+    const d0 = x - centroids[j]!;
+    const d = d0 * d0;
+    if (d < bestD) {
+      bestD = d;
+      best = j;
+    }
+  }
+  return best;
+}
+
 /** Token of every gray value 0..255 under the 1-channel centroids (k,). */
 export function grayTable(centroids: Float64Array): Int32Array {
   const table = new Int32Array(256);
-  for (let v = 0; v < 256; v++) {
-    let best = 0;
-    let bestD = Infinity;
-    for (let j = 0; j < centroids.length; j++) {
-      const d0 = v - centroids[j]!;
-      const d = d0 * d0;
-      if (d < bestD) {
-        bestD = d;
-        best = j;
-      }
-    }
-    table[v] = best;
-  }
+  for (let v = 0; v < 256; v++) table[v] = nearestGray(v, centroids);
   return table;
 }
 
@@ -119,18 +122,10 @@ export function assignNearest(points: WeightedPoints, centroids: Float64Array, a
   if (points.channels === 1) {
     for (let i = 0; i < u; i++) {
       const x = v[i]!;
-      let best = 0;
-      let bestD = Infinity;
-      for (let j = 0; j < centroids.length; j++) {
-        const d0 = x - centroids[j]!;
-        const d = d0 * d0;
-        if (d < bestD) {
-          bestD = d;
-          best = j;
-        }
-      }
+      const best = nearestGray(x, centroids);
+      const d0 = x - centroids[best]!;
       assign[i] = best;
-      dist[i] = bestD;
+      dist[i] = d0 * d0;
     }
     return;
   }
