@@ -102,10 +102,18 @@ export class GCRLModel extends Module {
     return tidy(() => this.tok.forward(tokens).add(this.row).add(this.col));
   }
 
-  /** tokens (B, H, W) int64 → { hidden (B, H, W, d), representation (B, d) }. */
-  encode(tokens: Tensor): EncodeResult {
+  /**
+   * tokens (B, H, W) int64 → { hidden (B, H, W, d), representation (B, d) }. `representationLayer`
+   * (1..encoderLayers) pools r(x) from that encoder layer instead of the config's choice; `hidden`
+   * is always the final encoder output.
+   */
+  encode(tokens: Tensor, options: { representationLayer?: number } = {}): EncodeResult {
     this.#checkTokens("encode", tokens);
-    return tidy(() => this.#encodeEmbedded(this.embed(tokens)));
+    const layer = options.representationLayer ?? this.config.representationLayer ?? this.config.encoderLayers;
+    if (!Number.isInteger(layer) || layer < 1 || layer > this.config.encoderLayers) {
+      throw new RangeError(`GCRLModel.encode: representationLayer must be an integer in [1, ${this.config.encoderLayers}], got ${layer}`);
+    }
+    return tidy(() => this.#encodeEmbedded(this.embed(tokens), layer));
   }
 
   /** representation (B, d) → z (B, projectionDim) with unit rows. */
@@ -234,11 +242,10 @@ export class GCRLModel extends Module {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  /** e (B, H, W, d) → { hidden, representation }. */
-  #encodeEmbedded(e: Tensor): EncodeResult {
+  /** e (B, H, W, d) → { hidden, representation pooled after encoder layer repLayer }. */
+  #encodeEmbedded(e: Tensor, repLayer: number): EncodeResult {
     const c = this.config;
     const perLayer = c.attention === "axial" ? 2 : 1;
-    const repLayer = c.representationLayer ?? c.encoderLayers;
     let h = e;
     let representation: Tensor | null = null;
     let index = 0;
