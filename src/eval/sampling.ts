@@ -1,0 +1,272 @@
+// Sampling and completion from a GCRL model's decoder (../shared/design/GCRL.md section 3,
+// "Sampling"): pixels are drawn one at a time in raster order, each from the model's
+// p(x_ij | pixels before (i, j)), with temperature and top-k (src/eval/categorical.ts).
+//
+// Fast path (axial models). The decoder's rows are independent given the context
+// shift_down(h_enc), and h_enc row i−1 depends on image rows ≤ i−1 only (causal column attention),
+// so for each row i:
+//   hidden  = encode(current images)                  (B, H, W, d)   one encoder pass per row
+//   context = rowContext(hidden, i)                   (B, W, d)      once per row
+//   for j in 0..W−1:
+//     logits = decodeRow(row i so far, context, i)   (B, W, K)      L_dec row blocks on B×W tokens
+//     x_ij  ~ softmax(logits[:, j] / T) (top-k)
+// Cost per image: H encoder passes + H·W single-row decoder passes ≈ H full passes.
+//
+// Naive path (the reference, and the method for dense models, whose pixels each depend on the
+// whole raster prefix): encode + decode the full current image once per pixel, read logits[:, i, j].
+// Cost per image: H·W full passes.
+//
+// Randomness: image b's pixels use the uniforms of its own JS Rng stream (Rng.derive(seed, b) for
+// samples, Rng.derive(seed, n, s) for completion s of image n), one draw per sampled pixel in
+// raster order. Both paths and every batch size therefore give the same tokens, up to the float
+// rounding of the logits (the two paths batch their matmuls differently).
+//
+// Everything runs under noGrad with the model in eval mode (its mode is restored), with a tidy
+// scope per row and per pixel, so memory stays flat however many images are drawn.
+import { Tensor, tensor, noGrad, tidy } from "../torch/index.ts";
+import type { GCRLModel } from "../model/gcrl-model.ts";
+import { Rng } from "../data/rng.ts";
+import { checkCategoricalParams, sampleCategorical, type CategoricalParams } from "./categorical.ts";
+
+export { maskedImages, completionGridRows, MASK_GRAY } from "./completion-grid.ts";
+
+export interface SampleOptions {
+  /** > 0, default 1: the logits are divided by it (< 1 sharper, > 1 flatter). */
+  temperature?: number;
+  /** 0 (default) = all K colours; else keep the topK largest logits of each pixel. */
+  topK?: number;
+  /** Seed of the per-image random streams (integer in [0, 2^32 − 1], default 0). */
+  seed?: number;
+  /** Images per network pass (default 64). */
+  batchSize?: number;
+  /** Called after each sampled row of each batch; rowsTotal = batches × rows to sample. */
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+}
+
+/** SampleOptions with the defaults filled in and checked. */
+interface ResolvedOptions extends CategoricalParams {
+  seed: number;
+  batchSize: number;
+  onProgress: ((rowsDone: number, rowsTotal: number) => void) | null;
+}
+
+/** How the images to draw are laid out: count, their starting tokens and their random streams. */
+interface Job {
+  count: number;
+  /** Rows < givenRows are kept; the rest are sampled. */
+  givenRows: number;
+  /** Writes image `index`'s starting tokens (H·W values; rows ≥ givenRows are ignored) into `into`. */
+  fill: (index: number, into: BigInt64Array, offset: number) => void;
+  /** The random stream of image `index`. */
+  rng: (index: number) => Rng;
+}
+
+/** Unconditional samples: int64 (n, H, W) tokens. Axial models take the fast row-by-row path. */
+export function sampleTokens(model: GCRLModel, n: number, options: SampleOptions = {}): Tensor {
+  const where = "sampleTokens";
+  checkCount(where, "n", n);
+  const o = resolveOptions(where, model, options);
+  const out = generate(model, unconditionalJob(n, o.seed), o, model.config.attention === "axial" ? "fast" : "naive");
+  return tensorOf(out, [n, model.config.height, model.config.width], model);
+}
+
+/**
+ * The reference sampler: the whole network (encode + decode of the full image) once per pixel.
+ * Same streams as sampleTokens, so the same seed gives the same images. H·W times the work.
+ */
+export function sampleTokensNaive(model: GCRLModel, n: number, options: SampleOptions = {}): Tensor {
+  const where = "sampleTokensNaive";
+  checkCount(where, "n", n);
+  const o = resolveOptions(where, model, options);
+  const out = generate(model, unconditionalJob(n, o.seed), o, "naive");
+  return tensorOf(out, [n, model.config.height, model.config.width], model);
+}
+
+/**
+ * Completions: tokens int64 (N, H, W) → int64 (N, samples, H, W); rows < givenRows are copied from
+ * the input, the rest sampled (completion s of image n uses the stream Rng.derive(seed, n, s)).
+ * givenRows = H returns copies; givenRows = 0 is unconditional sampling.
+ */
+export function completeTokens(model: GCRLModel, tokens: Tensor, givenRows: number, samples: number, options: SampleOptions = {}): Tensor {
+  const where = "completeTokens";
+  const { height: h, width: w, vocabSize: k } = checkModel(where, model).config;
+  const given = tokensToHost(where, tokens, h, w, k);
+  const count = tokens.shape[0]!;
+  if (typeof givenRows !== "number" || !Number.isInteger(givenRows) || givenRows < 0 || givenRows > h) {
+    throw new RangeError(`${where}: givenRows must be an integer in [0, ${h}], got ${String(givenRows)}`);
+  }
+  checkCount(where, "samples", samples);
+  const o = resolveOptions(where, model, options);
+  const hw = h * w;
+  const job: Job = {
+    count: count * samples,
+    givenRows,
+    fill: (index, into, offset) => into.set(given.subarray(Math.floor(index / samples) * hw, (Math.floor(index / samples) + 1) * hw), offset),
+    rng: (index) => Rng.derive(o.seed, Math.floor(index / samples), index % samples),
+  };
+  const out = generate(model, job, o, model.config.attention === "axial" ? "fast" : "naive");
+  return tensorOf(out, [count, samples, h, w], model);
+}
+
+// ---- the two samplers -----------------------------------------------------------------------
+
+function unconditionalJob(n: number, seed: number): Job {
+  return { count: n, givenRows: 0, fill: () => {}, rng: (index) => Rng.derive(seed, index) };
+}
+
+/** Runs the job batch by batch → int64 host tokens (count, H, W), row-major. */
+function generate(model: GCRLModel, job: Job, o: ResolvedOptions, method: "fast" | "naive"): BigInt64Array {
+  const { height: h, width: w } = model.config;
+  const hw = h * w;
+  const out = new BigInt64Array(job.count * hw);
+  const batches = Math.ceil(job.count / o.batchSize);
+  const progress = { done: 0, total: batches * (h - job.givenRows) };
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    noGrad(() => {
+      for (let first = 0; first < job.count; first += o.batchSize) {
+        const b = Math.min(o.batchSize, job.count - first);
+        const images = out.subarray(first * hw, (first + b) * hw);
+        const rngs: Rng[] = [];
+        for (let k = 0; k < b; k++) {
+          job.fill(first + k, images, k * hw);
+          images.fill(0n, k * hw + job.givenRows * w, (k + 1) * hw); // nothing to see below the given rows
+          rngs.push(job.rng(first + k));
+        }
+        const batch: Batch = { model, images, b, rngs, params: o, progress, onProgress: o.onProgress };
+        if (method === "fast") sampleRowByRow(batch, job.givenRows);
+        else samplePixelByPixel(batch, job.givenRows);
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  return out;
+}
+
+interface Batch {
+  model: GCRLModel;
+  /** (b, H, W) tokens, updated in place as pixels are drawn. */
+  images: BigInt64Array;
+  b: number;
+  rngs: Rng[];
+  params: CategoricalParams;
+  progress: { done: number; total: number };
+  onProgress: ((rowsDone: number, rowsTotal: number) => void) | null;
+}
+
+/** The axial fast path: one encoder pass and one context per row, one single-row decode per pixel. */
+function sampleRowByRow(batch: Batch, startRow: number): void {
+  const { model, images, b, rngs, params } = batch;
+  const { height: h, width: w, vocabSize: k } = model.config;
+  const hw = h * w;
+  const device = model.tok.weight.device;
+  const rowTokens = new BigInt64Array(b * w); // (b, W): row i of every image
+  for (let i = startRow; i < h; i++) {
+    tidy(() => {
+      const current = tensor(images, { shape: [b, h, w], device });
+      const { hidden } = model.encode(current); // (b, H, W, d); rows ≥ i of the images do not matter
+      const context = model.rowContext(hidden, i); // (b, W, d)
+      hidden.dispose();
+      rowTokens.fill(0n);
+      for (let j = 0; j < w; j++) {
+        const logits = tidy(() => model.decodeRow(tensor(rowTokens, { shape: [b, w], device }), context, i).select(1, j).contiguous()); // (b, K)
+        const values = floatValues(logits);
+        logits.dispose();
+        for (let n = 0; n < b; n++) {
+          const colour = sampleCategorical(values, n * k, k, params, rngs[n]!.next());
+          rowTokens[n * w + j] = BigInt(colour);
+          images[n * hw + i * w + j] = BigInt(colour);
+        }
+      }
+    });
+    reportRow(batch);
+  }
+}
+
+/** The reference: the full network once per pixel (also the method for dense attention). */
+function samplePixelByPixel(batch: Batch, startRow: number): void {
+  const { model, images, b, rngs, params } = batch;
+  const { height: h, width: w, vocabSize: k } = model.config;
+  const hw = h * w;
+  const device = model.tok.weight.device;
+  for (let i = startRow; i < h; i++) {
+    for (let j = 0; j < w; j++) {
+      const logits = tidy(() => {
+        const current = tensor(images, { shape: [b, h, w], device });
+        const { hidden } = model.encode(current);
+        return model.decode(current, hidden).select(1, i).select(1, j).contiguous(); // (b, K)
+      });
+      const values = floatValues(logits);
+      logits.dispose();
+      for (let n = 0; n < b; n++) images[n * hw + i * w + j] = BigInt(sampleCategorical(values, n * k, k, params, rngs[n]!.next()));
+    }
+    reportRow(batch);
+  }
+}
+
+function reportRow(batch: Batch): void {
+  batch.progress.done++;
+  batch.onProgress?.(batch.progress.done, batch.progress.total);
+}
+
+/** A float tensor's values as a Float32Array / Float64Array (half types converted). */
+function floatValues(t: Tensor): Float32Array | Float64Array {
+  if (t.dtype === "float32") return t.toTypedArray<"float32">();
+  if (t.dtype === "float64") return t.toTypedArray<"float64">();
+  return tidy(() => t.to("float32").toTypedArray<"float32">());
+}
+
+function tensorOf(data: BigInt64Array, shape: number[], model: GCRLModel): Tensor {
+  return tensor(data, { shape, device: model.tok.weight.device });
+}
+
+// ---- validation -----------------------------------------------------------------------------
+
+function checkModel(where: string, model: GCRLModel): GCRLModel {
+  if (model === null || typeof model !== "object" || typeof model.decode !== "function" || model.config === undefined) {
+    throw new TypeError(`${where}: model must be a GCRLModel, got ${String(model)}`);
+  }
+  return model;
+}
+
+function checkCount(where: string, name: string, value: number): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${where}: ${name} must be an integer >= 1, got ${String(value)}`);
+  }
+}
+
+function resolveOptions(where: string, model: GCRLModel, options: SampleOptions): ResolvedOptions {
+  checkModel(where, model);
+  if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be an object, got ${String(options)}`);
+  const params = { temperature: options.temperature ?? 1, topK: options.topK ?? 0 };
+  checkCategoricalParams(where, params, model.config.vocabSize);
+  const seed = options.seed ?? 0;
+  if (typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new RangeError(`${where}: seed must be an integer in [0, 4294967295], got ${String(seed)}`);
+  }
+  const batchSize = options.batchSize ?? 64;
+  checkCount(where, "batchSize", batchSize);
+  const onProgress = options.onProgress ?? null;
+  if (onProgress !== null && typeof onProgress !== "function") throw new TypeError(`${where}: onProgress must be a function, got ${String(onProgress)}`);
+  return { ...params, seed, batchSize, onProgress };
+}
+
+/** tokens int64/int32 (N, H, W) with values in [0, K) → a row-major int64 host copy. */
+function tokensToHost(where: string, tokens: Tensor, h: number, w: number, k: number): BigInt64Array {
+  if (!(tokens instanceof Tensor)) throw new TypeError(`${where}: tokens must be a Tensor, got ${String(tokens)}`);
+  const s = tokens.shape;
+  if ((tokens.dtype !== "int64" && tokens.dtype !== "int32") || s.length !== 3 || s[1] !== h || s[2] !== w || s[0]! < 1) {
+    throw new TypeError(`${where}: tokens must be int64 of shape (N, ${h}, ${w}) with N >= 1, got ${tokens.toString()}`);
+  }
+  const host = tidy(() => (tokens.dtype === "int64" ? tokens : tokens.to("int64")).cpu().toTypedArray<"int64">());
+  for (let p = 0; p < host.length; p++) {
+    const v = host[p]!;
+    if (v < 0n || v >= BigInt(k)) {
+      const n = Math.floor(p / (h * w));
+      throw new RangeError(`${where}: tokens must lie in [0, ${k - 1}] (the model's ${k} colours), got ${v} in image ${n} at (${Math.floor((p % (h * w)) / w)}, ${p % w})`);
+    }
+  }
+  return host;
+}
