@@ -92,6 +92,16 @@ export function histogramBins(series: readonly ArrayLike<number>[], bins = 40, r
   return { edges, counts, nonFinite, outside };
 }
 
+/** numpy's density=True: counts / (total count × bin width), so the bars integrate to 1 (all 0 if empty). */
+export function histogramDensity(counts: ArrayLike<number>, edges: ArrayLike<number>): Float64Array {
+  if (edges.length !== counts.length + 1) throw new RangeError(`histogramDensity: expected ${counts.length + 1} edges for ${counts.length} bins, got ${edges.length}`);
+  let n = 0;
+  for (let b = 0; b < counts.length; b++) n += counts[b]!;
+  const out = new Float64Array(counts.length);
+  if (n > 0) for (let b = 0; b < counts.length; b++) out[b] = counts[b]! / (edges[b + 1]! - edges[b]!) / n; // numpy: n / diff(edges) / n.sum()
+  return out;
+}
+
 /** Overlaid step histograms (translucent fill) of the series, with a legend. */
 export function histogramSvg(series: readonly HistogramSeries[], options: HistogramOptions = {}): string {
   const caller = "histogramSvg";
@@ -110,11 +120,7 @@ export function histogramSvg(series: readonly HistogramSeries[], options: Histog
     throw new RangeError(`${caller}: ${(err as Error).message.replace(/^histogramBins: /, "")}`);
   }
   const bins = h.edges.length - 1;
-  const binWidth = (h.edges[bins]! - h.edges[0]!) / bins;
-  const heights = h.counts.map((c) => {
-    const n = c.reduce((a, b) => a + b, 0);
-    return density ? c.map((v) => (n > 0 ? v / (n * binWidth) : 0)) : c;
-  });
+  const heights = h.counts.map((c) => (density ? histogramDensity(c, h.edges) : c));
   const yMax = Math.max(...heights.map((hs) => Math.max(...hs)));
   const x = niceTicks(h.edges[0]!, h.edges[bins]!, 6);
   const y = niceTicks(0, yMax > 0 ? yMax : 1, 5);
