@@ -213,8 +213,10 @@ export async function checkHtmlInBrowser(htmlPath: string, options: BrowserCheck
   child.once("exit", (code, signal) => cdp.close(new Error(`checkHtmlInBrowser: Chromium exited early (${signal ?? `code ${code}`})${lastWords()}`)));
 
   let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      timedOut = true;
       cdp.close(new Error("timed out"));
       reject(new Error(`checkHtmlInBrowser: ${file} was not checked within ${timeoutMs} ms; Chromium was killed${lastWords()}`));
     }, timeoutMs);
@@ -225,7 +227,8 @@ export async function checkHtmlInBrowser(htmlPath: string, options: BrowserCheck
     result = await Promise.race([inspectPage(cdp, pathToFileURL(file).href), timeout]);
   } finally {
     clearTimeout(timer);
-    if (spawnFailed === null && child.exitCode === null && child.signalCode === null) {
+    // a clean close first (the profile is flushed); straight to SIGKILL after a timeout
+    if (!timedOut && spawnFailed === null && child.exitCode === null && child.signalCode === null) {
       cdp.send("Browser.close").catch(() => {});
       const grace = new Promise<void>((res) => setTimeout(res, 3000).unref());
       await Promise.race([exited, grace]);
