@@ -91,7 +91,7 @@ export class MahalanobisScorer {
     this.shrinkage = fit.shrinkage;
     this.whiten = fit.whiten;
     this.dim = fit.mean.size(0);
-    this.whitenedMean = keep(noGrad(() => fit.mean.unsqueeze(0).matmul(fit.whiten))); // (1, D)
+    this.whitenedMean = keep(noGrad(() => tidy(() => fit.mean.unsqueeze(0).matmul(fit.whiten)))); // (1, D)
   }
 
   /** Fits m and Σ to trainFeatures (N, D), N >= 2, in float64 on their device. */
@@ -148,7 +148,7 @@ export class ClassConditionalMahalanobis {
     this.shrinkage = fit.shrinkage;
     this.whiten = fit.whiten;
     [this.numClasses, this.dim] = fit.classMeans.shape as [number, number];
-    this.whitenedMeans = keep(noGrad(() => fit.classMeans.matmul(fit.whiten))); // (C, D)
+    this.whitenedMeans = keep(noGrad(() => tidy(() => fit.classMeans.matmul(fit.whiten)))); // (C, D)
   }
 
   /** Fits class means and the tied covariance to features (N, D) with int64 labels (N,). */

@@ -3,7 +3,7 @@
 // python3-sklearn and pasted here), invariances, singular covariances and bad input.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Tensor, linalg, tensor, tidy } from "../../src/torch/index.ts";
+import { Tensor, dispose, linalg, tensor, tidy } from "../../src/torch/index.ts";
 import { ledoitWolfShrinkage, shrunkCovariance } from "../../src/eval/ledoit-wolf.ts";
 import { ClassConditionalMahalanobis, MahalanobisScorer } from "../../src/eval/mahalanobis.ts";
 import { assertClose } from "../helpers/assert-close.ts";
@@ -165,4 +165,30 @@ test("Mahalanobis: bad input is refused naming the argument", () => {
     assert.throws(() => ClassConditionalMahalanobis.fit(x, y, { numClasses: 4 }), /class 3 has no features/);
     assert.throws(() => ClassConditionalMahalanobis.fit(x, y.mul(2)), /class 1 has no features/);
   });
+});
+
+test("Mahalanobis and kNN distance: fit, score and dispose leave no live tensors", async () => {
+  const { countLiveTensors, liveTensorCount } = await import("../helpers/live-tensors.ts");
+  const { knnDistanceScores } = await import("../../src/eval/ood-scores.ts");
+  countLiveTensors();
+  const x = f64(X);
+  const y = tensor(LABELS, { dtype: "int64" });
+  const q = f64(Q);
+  const before = liveTensorCount();
+  for (let round = 0; round < 2; round++) {
+    const a = MahalanobisScorer.fit(x);
+    a.score(q);
+    a.dispose();
+    const b = ClassConditionalMahalanobis.fit(x, y);
+    b.score(q);
+    b.dispose();
+    knnDistanceScores(x, q, { k: 3, chunk: 2 });
+    // Refused fits and scores free what they made.
+    const same = f64([[1, 2], [1, 2]]);
+    assert.throws(() => MahalanobisScorer.fit(same, { shrinkage: 0 }));
+    same.dispose();
+    assert.throws(() => a.score(q));
+  }
+  assert.equal(liveTensorCount() - before, 0);
+  dispose([x, y, q]);
 });
