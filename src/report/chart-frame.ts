@@ -1,7 +1,8 @@
 // The frame shared by the SVG charts (histogram, ROC, line): title, plot area with grid lines, axes
-// with tick labels at round numbers, axis labels, a legend (a band above the plot or a box in its lower right) and notes under the plot (e.g. how many
-// non-finite values were skipped). Each chart only computes its ticks and draws its marks inside the
-// plot area through the data→pixel maps `sx`, `sy`; everything outside the plot area is clipped.
+// with tick labels at round numbers, axis labels, a legend (a band above the plot, or a box in its
+// lower right corner) and notes under the plot (e.g. how many non-finite values were skipped). Each
+// chart only computes its ticks and draws its marks inside the plot area through the data→pixel maps
+// `sx`, `sy`; everything outside the plot area is clipped.
 //
 // Layout (pixels): title band on top, y tick labels on the left (width estimated from the longest
 // label: DejaVu Sans averages ≈ 0.6 em per character), x tick labels, x label and notes at the bottom.
