@@ -1,15 +1,17 @@
 // `npm run bench [-- section...]`: runs the benchmarks and prints figures and ratios.
-// Sections: engine, palette, augment, train. With no argument, all sections run.
+// Sections: engine, palette, augment, train, sampling. With no argument, all sections run.
 import { benchEngine } from "./engine.ts";
 import { benchPalette } from "./data-palette.ts";
 import { benchAugment } from "./data-augment.ts";
 import { benchTrain } from "./train.ts";
+import { benchSampling } from "./sampling.ts";
 
 const sections: Record<string, () => void | Promise<void>> = {
   engine: benchEngine,
   palette: benchPalette,
   augment: benchAugment,
   train: benchTrain,
+  sampling: benchSampling,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

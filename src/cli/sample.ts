@@ -19,8 +19,9 @@ const OPTIONS = {
 
 const USAGE = "gcrl sample --run DIR [--n 64] [--temperature 1] [--top-k 0] [--seed 0] [--per-row 8] [--scale 3] [--out samples.png]";
 const DESCRIPTION = `Draws unconditional samples from a trained run's decoder, pixel by pixel in raster order (axial
-models row by row: one encoder pass per row, one single-row decoder pass per pixel), paints them
-with the run's palette and writes them as a PNG grid. The same seed gives the same pictures.`;
+models row by row: per row one encoder pass over the rows above, per pixel one single-row decoder
+pass), paints them with the run's palette and writes them as a PNG grid. The same seed gives the
+same pictures.`;
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand("sample", async () => {

@@ -5,12 +5,12 @@
 // Fast path (axial models). The decoder's rows are independent given the context
 // shift_down(h_enc), and h_enc row i−1 depends on image rows ≤ i−1 only (causal column attention),
 // so for each row i:
-//   hidden  = encode(current images)                  (B, H, W, d)   one encoder pass per row
-//   context = rowContext(hidden, i)                   (B, W, d)      once per row
+//   hidden  = encoder(image rows 0..i−1)              (B, i, W, d)   encoder-prefix.ts: i rows, not H
+//   context = rowContext(hidden, i)                   (B, W, d)      once per row (needs h_enc row i−1)
 //   for j in 0..W−1:
 //     logits = decodeRow(row i so far, context, i)   (B, W, K)      L_dec row blocks on B×W tokens
 //     x_ij  ~ softmax(logits[:, j] / T) (top-k)
-// Cost per image: H encoder passes + H·W single-row decoder passes ≈ H full passes.
+// Cost per image: Σ_i i/H ≈ H/2 full encoder passes + H·W single-row decoder passes (≈ H decoder passes).
 //
 // Naive path (the reference, and the method for dense models, whose pixels each depend on the
 // whole raster prefix): encode + decode the full current image once per pixel, read logits[:, i, j].
@@ -23,9 +23,10 @@
 //
 // Everything runs under noGrad with the model in eval mode (its mode is restored), with a tidy
 // scope per row and per pixel, so memory stays flat however many images are drawn.
-import { Tensor, tensor, noGrad, tidy } from "../torch/index.ts";
+import { Tensor, tensor, noGrad, tidy, zeros } from "../torch/index.ts";
 import type { GCRLModel } from "../model/gcrl-model.ts";
 import { Rng } from "../data/rng.ts";
+import { encodeRowPrefix } from "./encoder-prefix.ts";
 import { checkCategoricalParams, sampleCategorical, type CategoricalParams } from "./categorical.ts";
 
 export { maskedImages, completionGridRows, MASK_GRAY } from "./completion-grid.ts";
@@ -156,7 +157,7 @@ interface Batch {
   onProgress: ((rowsDone: number, rowsTotal: number) => void) | null;
 }
 
-/** The axial fast path: one encoder pass and one context per row, one single-row decode per pixel. */
+/** The axial fast path: per row, one encoder pass over the rows above and one context; one single-row decode per pixel. */
 function sampleRowByRow(batch: Batch, startRow: number): void {
   const { model, images, b, rngs, params } = batch;
   const { height: h, width: w, vocabSize: k } = model.config;
@@ -165,10 +166,16 @@ function sampleRowByRow(batch: Batch, startRow: number): void {
   const rowTokens = new BigInt64Array(b * w); // (b, W): row i of every image
   for (let i = startRow; i < h; i++) {
     tidy(() => {
-      const current = tensor(images, { shape: [b, h, w], device });
-      const { hidden } = model.encode(current); // (b, H, W, d); rows ≥ i of the images do not matter
-      const context = model.rowContext(hidden, i); // (b, W, d)
-      hidden.dispose();
+      const context = tidy(() => {
+        // h_enc row i−1 from the encoder over image rows 0..i−1 only (encoder-prefix.ts); the other
+        // rows of `hidden` are never read by rowContext.
+        const hidden = zeros([b, h, w, model.config.d], { dtype: model.row.dtype, device }); // (b, H, W, d)
+        if (i > 0) {
+          const prefix = encodeRowPrefix(model, tensor(images, { shape: [b, h, w], device }).narrow(1, 0, i)); // (b, i, W, d)
+          hidden.select(1, i - 1).copy_(prefix.select(1, i - 1));
+        }
+        return model.rowContext(hidden, i); // (b, W, d)
+      });
       rowTokens.fill(0n);
       for (let j = 0; j < w; j++) {
         const logits = tidy(() => model.decodeRow(tensor(rowTokens, { shape: [b, w], device }), context, i).select(1, j).contiguous()); // (b, K)

@@ -12,6 +12,7 @@ import { causalMask } from "../../src/model/attention.ts";
 import { sampleCategorical, checkCategoricalParams } from "../../src/eval/categorical.ts";
 import { completeTokens, completionGridRows, maskedImages, sampleTokens, sampleTokensNaive } from "../../src/eval/sampling.ts";
 import { PaletteQuantizer } from "../../src/data/palette.ts";
+import { encodeRowPrefix } from "../../src/eval/encoder-prefix.ts";
 import { countLiveTensors, liveTensorCount } from "../helpers/live-tensors.ts";
 
 const H = 8;
@@ -94,6 +95,22 @@ describe("sampleCategorical: hand-computed draws", () => {
 
 describe("sampleTokens: the fast path equals the naive reference", () => {
   const model = tinyModel();
+
+  test("encodeRowPrefix: the encoder over rows 0..r-1 gives h_enc rows 0..r-1 of the full image", () => {
+    noGrad(() =>
+      tidy(() => {
+        const tokens = tensor(Array.from({ length: 2 * H * W }, (_, p) => (p * 5 + (p >> 3)) % K), { shape: [2, H, W], dtype: "int64" });
+        const full = model.encode(tokens).hidden; // (2, H, W, d)
+        for (const r of [1, 3, H]) {
+          const prefix = encodeRowPrefix(model, tokens.narrow(1, 0, r));
+          assert.deepEqual(prefix.shape, [2, r, W, 16]);
+          const diff = prefix.sub(full.narrow(1, 0, r)).abs().max().item();
+          assert.ok(diff < 1e-5, `r = ${r}: largest difference ${diff}`);
+        }
+        assert.throws(() => encodeRowPrefix(model, tokens.narrow(2, 0, 3)), /encodeRowPrefix: expected tokens int64 of shape \(B, r, 8\)/);
+      }),
+    );
+  });
 
   for (const [seed, options] of [
     [0, {}],
