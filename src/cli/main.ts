@@ -24,6 +24,26 @@ const commands: Command[] = [
     run: async (argv) => (await import("./train.ts")).run(argv),
   },
   {
+    name: "eval",
+    summary: "evaluate a run: probe, knn, likelihood, fid, ood, all (report.md/html) (`gcrl eval --help`)",
+    run: async (argv) => (await import("./eval.ts")).run(argv),
+  },
+  {
+    name: "sample",
+    summary: "draw unconditional samples from a run's model into a PNG grid",
+    run: async (argv) => (await import("./sample.ts")).run(argv),
+  },
+  {
+    name: "complete",
+    summary: "complete test images from their top rows (original | masked | completions) into a PNG grid",
+    run: async (argv) => (await import("./complete.ts")).run(argv),
+  },
+  {
+    name: "fid-net",
+    summary: "train the small in-distribution CNN whose features FID uses (`gcrl fid-net train --help`)",
+    run: async (argv) => (await import("./fid-net.ts")).run(argv),
+  },
+  {
     name: "data",
     summary: "dataset tools: download, preview (`gcrl data --help`)",
     run: async (argv) => (await import("./data.ts")).run(argv),

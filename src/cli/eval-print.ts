@@ -1,0 +1,94 @@
+// What `gcrl eval <subcommand>` prints: each stage's numbers as plain-text tables on stdout, with
+// the settings that produced them (progress and timings go to stderr).
+import { join } from "node:path";
+import { writeSvgPng } from "../report/svg-png.ts";
+import { histogramSvg } from "../report/chart-svg.ts";
+import { evaluateAll, writeOodFigures } from "../eval/eval-report.ts";
+import { isNotApplicable, type RunEvaluation } from "../eval/run-evaluation.ts";
+
+/** Columns padded to their widest cell; the first column left-aligned, the others right-aligned. */
+export function textTable(header: string[], rows: (string | number | null)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map((c) => (c === null ? "n/a" : String(c))))];
+  const widths = header.map((_, j) => Math.max(...cells.map((r) => (r[j] ?? "").length)));
+  const line = (r: string[]): string => r.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join("  ").trimEnd();
+  return [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+
+export async function printEvaluation(ev: RunEvaluation, subcommand: string, figureDir: string): Promise<void> {
+  switch (subcommand) {
+    case "probe": {
+      const p = await ev.probe();
+      console.log(`linear probe on r(x) (layer ${p.representationLayer}, ${p.featureDim} dims, standardised), ${p.trainImages} training / ${p.testImages} test images`);
+      console.log(textTable(["L2", "validation", "train"], p.grid.map((g) => [String(g.l2), pct(g.validationAccuracy), pct(g.trainAccuracy)])));
+      console.log(`chosen L2 ${p.l2} (on ${pct(ev.settings.probeValidationFraction)} of the training features), refit on all:`);
+      console.log(`train ${pct(p.trainAccuracy)}  validation ${pct(p.validationAccuracy)}  test ${pct(p.testAccuracy)}`);
+      return;
+    }
+    case "knn": {
+      const k = await ev.knn();
+      console.log(`kNN: cosine, k = ${k.k}, temperature ${k.temperature}, ${k.trainImages} training images: test accuracy ${pct(k.accuracy)} (${k.testImages} images)`);
+      return;
+    }
+    case "likelihood": {
+      const l = await ev.likelihood();
+      if (isNotApplicable(l)) {
+        console.log(`likelihood: n/a (${l.na})`);
+        return;
+      }
+      const path = join(figureDir, "bits-per-dim.png");
+      await writeSvgPng(path, histogramSvg([{ label: "test images", values: await ev.bitsPerDim("test") }], { title: "NLL of the test images (bits/dim, palette space)", xLabel: "bits/dim", density: false }));
+      console.log(`test NLL ${l.testBitsPerDim.toFixed(4)} bits/dim (palette space, ${l.testImages} images; 5/50/95% quantiles ${l.testQuantiles.map((v) => v.toFixed(3)).join(" / ")})`);
+      console.log(`training images: ${l.trainBitsPerDim.toFixed(4)} bits/dim (first ${l.trainImages}); histogram: ${path}`);
+      return;
+    }
+    case "fid": {
+      const f = await ev.fid();
+      if (isNotApplicable(f)) {
+        console.log(`FID: n/a (${f.na})`);
+        return;
+      }
+      console.log(
+        textTable(
+          ["features", "samples", "FID", "FID train vs test", "KID", "KID train vs test"],
+          f.map((r) => [r.networkInfo, r.samples, r.fid.toFixed(3), r.fidTrainVsTest.toFixed(3), `${r.kid.mean.toExponential(3)} ± ${r.kid.std.toExponential(2)}`, `${r.kidTrainVsTest.mean.toExponential(3)} ± ${r.kidTrainVsTest.std.toExponential(2)}`]),
+        ),
+      );
+      console.log("(palette space; 'train vs test' = real training vs test images at the same count: the floor at this sample size)");
+      return;
+    }
+    case "ood": {
+      const o = await ev.ood();
+      const figures = await writeOodFigures(o, figureDir);
+      console.log(`OOD detection: in ${o.inDataset} (${o.nIn}), out ${o.outDataset} (${o.nOut}); higher score = more OOD, OOD positive`);
+      console.log(
+        textTable(
+          ["score", "kind", "AUROC", "AUPR-IN", "AUPR-OUT", "FPR@95TPR"],
+          o.results.map((x) =>
+            isNotApplicable(x.metrics)
+              ? [x.name, x.supervised ? "supervised" : "unsupervised", null, null, null, null]
+              : [x.name, x.supervised ? "supervised" : "unsupervised", x.metrics.auroc.toFixed(4), x.metrics.auprIn.toFixed(4), x.metrics.auprOut.toFixed(4), x.metrics.fpr95.toFixed(4)],
+          ),
+        ),
+      );
+      console.log(`figures: ${[...figures.roc, ...figures.histograms.values()].join(", ")}`);
+      return;
+    }
+    case "all": {
+      const r = await evaluateAll(ev);
+      const dir = ev.run.dir;
+      const fid = Array.isArray(r.fid) ? r.fid[0] : undefined;
+      const rows: (string | number | null)[][] = [
+        ["linear probe (test)", isNotApplicable(r.probe) ? null : pct(r.probe.testAccuracy)],
+        [`kNN (k ${ev.settings.knnK}, T ${ev.settings.knnTemperature})`, isNotApplicable(r.knn) ? null : pct(r.knn.accuracy)],
+        ["test bits/dim", isNotApplicable(r.likelihood) ? null : r.likelihood.testBitsPerDim.toFixed(4)],
+        [`FID (${fid ? `${fid.network}, ${fid.samples} samples` : "n/a"})`, fid ? fid.fid.toFixed(3) : null],
+        ...(isNotApplicable(r.ood) ? [] : r.ood.scores.map((x) => [`OOD AUROC ${x.name}`, isNotApplicable(x.metrics) ? null : x.metrics.auroc.toFixed(4)])),
+      ];
+      console.log(textTable(["metric", "value"], rows));
+      console.log(`report: ${join(dir, "report.md")} and ${join(dir, "report.html")}; numbers: ${join(dir, "eval.json")}`);
+      return;
+    }
+  }
+}

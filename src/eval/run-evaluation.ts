@@ -1,0 +1,572 @@
+// RunEvaluation: everything `gcrl eval` measures on one run folder, stage by stage, sharing the
+// expensive parts. Datasets are loaded once and quantized with the run's palette; features r(x)
+// and per-image bits/dim are computed once per (dataset, split, count, layer) and cached under
+// <run>/cache/ (eval-cache.ts), so `gcrl eval ood` after `gcrl eval probe` re-encodes nothing.
+//
+//   discriminative  linear probe (linear-probe.ts) and weighted kNN (train/knn.ts) on r(x)
+//   likelihood      per-image NLL in bits/dim, palette space (likelihood.ts)
+//   generative      unconditional samples, completions of the top rows, FID / KID (fid.ts, kid.ts)
+//   ood             every score of ood-scores.ts × every metric of ood-metrics.ts
+//
+// A simclr run has no trained decoder: likelihood, samples, completions, FID and the NLL-based OOD
+// scores are reported as n/a with that reason, never computed from an untrained decoder.
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Tensor, keep, tidy } from "../torch/index.ts";
+import { loadRun, type LoadedRun } from "../train/load-run.ts";
+import { loadDataset, type DatasetSpec, type DatasetSplit } from "../data/datasets/index.ts";
+import { disposeSet, imageShape, setSize, type ImageSet } from "../data/image-set.ts";
+import { knnAccuracy } from "../train/knn.ts";
+import { EVAL_DEFAULTS, defaultOodDataset, type EvalSettings } from "./eval-settings.ts";
+import { EvalCache, weightsFingerprint, type CacheKey } from "./eval-cache.ts";
+import { passImages } from "./features.ts";
+import { fitLinearProbe, type LinearProbe } from "./linear-probe.ts";
+import { sampleTokens, completeTokens } from "./sampling.ts";
+import { fid as fidOf, gaussianFit } from "./fid.ts";
+import { kernelInceptionDistance, type KidResult } from "./kid.ts";
+import { loadFidNet, saveFidNet, trainFidNet, type FidNet } from "./fid-net.ts";
+import { InceptionFeatures } from "./inception.ts";
+import { oodMetrics, rocCurve, type OodMetrics, type RocCurve } from "./ood-metrics.ts";
+import { energyScores, knnDistanceScores, maxSoftmaxScores, typicalityScores, complexityCorrectedScores } from "./ood-scores.ts";
+import { MahalanobisScorer, ClassConditionalMahalanobis } from "./mahalanobis.ts";
+import { complexityBitsPerDim } from "./complexity.ts";
+
+export type Log = (line: string) => void;
+
+/** A value that could not be measured for this run, with the reason. */
+export interface NotApplicable {
+  na: string;
+}
+
+export interface ProbeResult {
+  trainAccuracy: number;
+  validationAccuracy: number;
+  testAccuracy: number;
+  l2: number;
+  grid: { l2: number; validationAccuracy: number; trainAccuracy: number }[];
+  trainImages: number;
+  testImages: number;
+  featureDim: number;
+  representationLayer: number;
+}
+
+export interface KnnResult {
+  accuracy: number;
+  k: number;
+  temperature: number;
+  trainImages: number;
+  testImages: number;
+}
+
+export interface LikelihoodResult {
+  /** Mean over the test images of their bits/dim (palette space: bits per palette token). */
+  testBitsPerDim: number;
+  /** Mean over the first likelihoodTrainImages training images (the typicality anchor). */
+  trainBitsPerDim: number;
+  testImages: number;
+  trainImages: number;
+  /** Quantiles of the test bits/dim: 5%, 50%, 95%. */
+  testQuantiles: [number, number, number];
+}
+
+export interface FidResult {
+  /** Which feature network: "fid-net" (the in-distribution CNN) or "inception". */
+  network: string;
+  /** What the network is: its folder and test accuracy, or the TorchScript file. */
+  networkInfo: string;
+  featureDim: number;
+  /** Generated samples and real test images compared (equal numbers). */
+  samples: number;
+  /** FID(samples, test images), in palette space (the test images quantized and painted back). */
+  fid: number;
+  /** FID(training images, test images) at the same count: the floor a perfect model would reach at this sample size. */
+  fidTrainVsTest: number;
+  kid: KidResult;
+  kidTrainVsTest: KidResult;
+}
+
+export interface SampleResult {
+  tokens: Tensor;
+  samplesPerSecond: number;
+}
+
+export type OodScoreName =
+  | "nll"
+  | "typicality"
+  | "complexity"
+  | "mahalanobis"
+  | "knn-distance"
+  | "msp"
+  | "energy"
+  | "class-mahalanobis";
+
+export interface OodScoreResult {
+  name: OodScoreName;
+  /** What it is, one line (for tables). */
+  description: string;
+  supervised: boolean;
+  metrics: OodMetrics | NotApplicable;
+}
+
+export interface OodScores {
+  inDataset: string;
+  outDataset: string;
+  nIn: number;
+  nOut: number;
+  results: OodScoreResult[];
+  /** Raw scores (for histograms and ROC curves), per score that was computed. */
+  raw: Map<OodScoreName, { inScores: Float64Array; outScores: Float64Array; roc: RocCurve }>;
+}
+
+export const OOD_SCORE_INFO: Readonly<Record<OodScoreName, { description: string; supervised: boolean; needsDecoder: boolean }>> = Object.freeze({
+  nll: { description: "NLL in bits/dim (higher = more OOD)", supervised: false, needsDecoder: true },
+  typicality: { description: "|NLL − mean training NLL| (typicality test)", supervised: false, needsDecoder: true },
+  complexity: { description: "NLL − compressed bits/dim (input complexity, Serrà et al. 2020)", supervised: false, needsDecoder: true },
+  mahalanobis: { description: "Mahalanobis distance of r(x) to the training features (Ledoit–Wolf shrinkage)", supervised: false, needsDecoder: false },
+  "knn-distance": { description: "cosine distance of r(x) to its k-th nearest training feature", supervised: false, needsDecoder: false },
+  msp: { description: "−max softmax probability of the linear probe", supervised: true, needsDecoder: false },
+  energy: { description: "energy −logsumexp of the linear probe's logits", supervised: true, needsDecoder: false },
+  "class-mahalanobis": { description: "class-conditional Mahalanobis, shared covariance (Lee et al. 2018)", supervised: true, needsDecoder: false },
+});
+
+interface LoadedSplit {
+  set: ImageSet;
+  tokens: Tensor;
+  key: Omit<CacheKey, "kind">;
+}
+
+export class RunEvaluation {
+  readonly run: LoadedRun;
+  readonly settings: EvalSettings;
+  readonly cache: EvalCache;
+  readonly log: Log;
+  readonly #splits = new Map<string, LoadedSplit>();
+  /** Features and bits/dim already computed (or read from the cache) in this evaluation. */
+  readonly #features = new Map<string, Tensor>();
+  readonly #bits = new Map<string, Float64Array>();
+  #probe: { probe: LinearProbe; result: ProbeResult } | null = null;
+  #samples: SampleResult | null = null;
+
+  private constructor(run: LoadedRun, settings: EvalSettings, log: Log) {
+    this.run = run;
+    this.settings = settings;
+    this.cache = new EvalCache(run.dir, weightsFingerprint(run.dir));
+    this.log = log;
+  }
+
+  /** Loads the run folder (its model in eval mode); settings override EVAL_DEFAULTS. */
+  static open(runDir: string, settings: Partial<EvalSettings> = {}, log: Log = () => {}): RunEvaluation {
+    const run = loadRun(runDir);
+    const resolved: EvalSettings = { ...EVAL_DEFAULTS, ...settings };
+    if (settings.ood === undefined) resolved.ood = defaultOodDataset(run.config.data.name);
+    const layers = run.modelConfig.encoderLayers;
+    if (resolved.representationLayer !== null && (resolved.representationLayer < 1 || resolved.representationLayer > layers)) {
+      run.model.dispose();
+      run.palette.dispose();
+      throw new RangeError(`representation layer must be in [1, ${layers}] for this model, got ${resolved.representationLayer}`);
+    }
+    return new RunEvaluation(run, resolved, log);
+  }
+
+  get mode(): string {
+    return this.run.config.objective.mode;
+  }
+
+  /** True when the decoder was trained (gcrl, igpt): likelihoods and samples mean something. */
+  get hasDecoder(): boolean {
+    return this.mode !== "simclr";
+  }
+
+  get representationLayer(): number {
+    return this.settings.representationLayer ?? this.run.modelConfig.representationLayer ?? this.run.modelConfig.encoderLayers;
+  }
+
+  get noDecoder(): NotApplicable {
+    return { na: `a ${this.mode} run has no trained decoder` };
+  }
+
+  // ---- data -----------------------------------------------------------------------------------
+
+  /** The in-distribution training or test split (the run's classes), or the OOD set; quantized once. */
+  async split(which: "train" | "test" | "ood"): Promise<LoadedSplit> {
+    const existing = this.#splits.get(which);
+    if (existing) return existing;
+    const data = this.run.config.data;
+    const [h, w] = [this.run.modelConfig.height, this.run.modelConfig.width];
+    let spec: DatasetSpec;
+    if (which === "ood") {
+      const name = this.settings.ood;
+      if (name === null) throw new Error(`no OOD dataset: pass --ood NAME (the run's data is ${data.name}, which has no default partner)`);
+      spec = {
+        name,
+        split: this.settings.oodSplit as DatasetSplit,
+        ...(this.settings.oodDataDir !== null ? { dataDir: this.settings.oodDataDir } : {}),
+        ...(this.settings.oodImages !== null ? { limit: this.settings.oodImages } : {}),
+        size: [h, w],
+        channels: this.run.palette.channels as 1 | 3,
+      };
+    } else {
+      const limit = which === "train" ? this.settings.trainImages : this.settings.testImages;
+      spec = {
+        name: data.name,
+        split: which,
+        ...(data.dataDir !== null ? { dataDir: data.dataDir } : {}),
+        ...(data.classes !== null ? { classes: data.classes } : {}),
+        ...(limit !== null ? { limit } : {}),
+      };
+    }
+    const started = performance.now();
+    const set = await loadDataset(spec);
+    const [sh, sw, sc] = imageShape(set);
+    if (sh !== h || sw !== w || sc !== this.run.palette.channels) {
+      disposeSet(set);
+      throw new Error(`${set.source}: images are ${sh}×${sw}×${sc}, but the run's model takes ${h}×${w}×${this.run.palette.channels}`);
+    }
+    const tokens = keep(tidy(() => this.run.palette.quantize(set.images)));
+    const key = { dataset: spec.name, split: spec.split, count: setSize(set), variant: spec.classes ? `classes-${spec.classes.join("+")}` : undefined };
+    const loaded: LoadedSplit = { set, tokens, key: stripUndefined(key) };
+    this.#splits.set(which, loaded);
+    this.log(`data: ${set.source}: ${setSize(set)} images (${seconds(started)})`);
+    return loaded;
+  }
+
+  /** r(x) of a split (float32 (N, d)), cached. */
+  async features(which: "train" | "test" | "ood"): Promise<Tensor> {
+    const memo = this.#features.get(which);
+    if (memo) return memo;
+    const s = await this.split(which);
+    const layer = this.representationLayer;
+    const features = this.cache.tensor({ kind: "features", ...s.key, variant: joinVariant(s.key.variant, `layer${layer}`) }, () =>
+      this.#timed(`features of ${s.set.source} (${s.key.count})`, () =>
+        passImages(this.run.model, s.tokens, { batchSize: this.settings.batchSize, representationLayer: layer, withNll: false }).features!,
+      ),
+    );
+    this.#features.set(which, keep(features));
+    return features;
+  }
+
+  /** Per-image bits/dim of a split; for "train" only the first likelihoodTrainImages. */
+  async bitsPerDim(which: "train" | "test" | "ood"): Promise<Float64Array> {
+    const memo = this.#bits.get(which);
+    if (memo) return memo;
+    const s = await this.split(which);
+    const count = which === "train" ? Math.min(this.settings.likelihoodTrainImages, s.key.count) : s.key.count;
+    const bits = this.cache.array({ kind: "bits-per-dim", ...s.key, count }, () =>
+      this.#timed(`bits/dim of ${s.set.source} (${count})`, () =>
+        tidy(() => passImages(this.run.model, s.tokens.narrow(0, 0, count), { batchSize: this.settings.batchSize, withFeatures: false, withNll: true }).bitsPerDim!),
+      ),
+    );
+    this.#bits.set(which, bits);
+    return bits;
+  }
+
+  // ---- discriminative -------------------------------------------------------------------------
+
+  /** The linear probe, fitted once (L2 chosen on a held-out part of the training features). */
+  async probe(): Promise<ProbeResult> {
+    if (this.#probe) return this.#probe.result;
+    const train = await this.split("train");
+    const test = await this.split("test");
+    requireLabels(train.set);
+    requireLabels(test.set);
+    const trainFeatures = await this.features("train");
+    const testFeatures = await this.features("test");
+    const fit = this.#timed("linear probe", () =>
+      fitLinearProbe(trainFeatures, train.set.labels!, {
+        validationFraction: this.settings.probeValidationFraction,
+        seed: this.settings.seed,
+        numClasses: numClasses(train.set, test.set),
+        ...(this.settings.probeL2Grid !== null ? { l2Grid: this.settings.probeL2Grid } : {}),
+      }),
+    );
+    const result: ProbeResult = {
+      trainAccuracy: fit.trainAccuracy,
+      validationAccuracy: fit.validationAccuracy,
+      testAccuracy: fit.probe.accuracy(testFeatures, test.set.labels!),
+      l2: fit.l2,
+      grid: fit.grid,
+      trainImages: train.key.count,
+      testImages: test.key.count,
+      featureDim: trainFeatures.size(1),
+      representationLayer: this.representationLayer,
+    };
+    this.#probe = { probe: fit.probe, result };
+    return result;
+  }
+
+  async knn(): Promise<KnnResult> {
+    const train = await this.split("train");
+    const test = await this.split("test");
+    requireLabels(train.set);
+    requireLabels(test.set);
+    const trainFeatures = await this.features("train");
+    const testFeatures = await this.features("test");
+    const { knnK: k, knnTemperature: temperature } = this.settings;
+    const accuracy = this.#timed("kNN", () =>
+      knnAccuracy(trainFeatures, train.set.labels!, testFeatures, test.set.labels!, { k, temperature, numClasses: numClasses(train.set, test.set) }),
+    );
+    return { accuracy, k, temperature, trainImages: train.key.count, testImages: test.key.count };
+  }
+
+  // ---- generative -----------------------------------------------------------------------------
+
+  async likelihood(): Promise<LikelihoodResult | NotApplicable> {
+    if (!this.hasDecoder) return this.noDecoder;
+    const test = await this.bitsPerDim("test");
+    const train = await this.bitsPerDim("train");
+    const sorted = Float64Array.from(test).sort();
+    const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+    return { testBitsPerDim: mean(test), trainBitsPerDim: mean(train), testImages: test.length, trainImages: train.length, testQuantiles: [q(0.05), q(0.5), q(0.95)] };
+  }
+
+  /** max(samples, fidSamples) unconditional samples (int64 (n, H, W)), cached with their settings. */
+  samples(): SampleResult {
+    if (this.#samples) return this.#samples;
+    const { temperature, topK, seed } = this.settings;
+    const n = Math.max(this.settings.samples, this.settings.fidSamples);
+    let perSecond = NaN;
+    const tokens = this.cache.tensor({ kind: "samples", dataset: this.run.config.data.name, split: "none", count: n, variant: `t${temperature}-k${topK}-s${seed}` }, () => {
+      const started = performance.now();
+      let lastPrint = started;
+      const out = sampleTokens(this.run.model, n, {
+        temperature,
+        topK,
+        seed,
+        batchSize: this.settings.batchSize,
+        onProgress: (done, total) => {
+          const now = performance.now();
+          if (now - lastPrint > 10_000) {
+            lastPrint = now;
+            this.log(`  sampling: row ${done}/${total} (${seconds(started)})`);
+          }
+        },
+      });
+      perSecond = n / ((performance.now() - started) / 1000);
+      this.log(`samples: ${n} in ${seconds(started)} (${perSecond.toFixed(2)} samples/s)`);
+      return out;
+    });
+    this.#samples = { tokens, samplesPerSecond: perSecond };
+    return this.#samples;
+  }
+
+  /** Completions of the first completionImages test images: int64 (N, samples, H, W) and the rows given. */
+  async completions(): Promise<{ originals: Tensor; completions: Tensor; givenRows: number }> {
+    const test = await this.split("test");
+    const n = Math.min(this.settings.completionImages, test.key.count);
+    const givenRows = this.settings.completionRows ?? Math.floor(this.run.modelConfig.height / 2);
+    const originals = test.tokens.narrow(0, 0, n);
+    const completions = this.#timed(`completions (${n} × ${this.settings.completionSamples})`, () =>
+      completeTokens(this.run.model, originals, givenRows, this.settings.completionSamples, {
+        temperature: this.settings.temperature,
+        topK: this.settings.topK,
+        seed: this.settings.seed,
+        batchSize: this.settings.batchSize,
+      }),
+    );
+    return { originals, completions, givenRows };
+  }
+
+  /** FID and KID of fidSamples samples against as many test images, in the fid-net's (and Inception's) features. */
+  async fid(): Promise<FidResult[] | NotApplicable> {
+    if (!this.hasDecoder) return this.noDecoder;
+    const n = this.settings.fidSamples;
+    if (n === 0) return { na: "FID skipped (fidSamples = 0)" };
+    const test = await this.split("test");
+    const train = await this.split("train");
+    const count = Math.min(n, test.key.count, train.key.count);
+    if (count < 2) return { na: `too few images for FID (${count})` };
+    const samples = this.samples().tokens.narrow(0, 0, count);
+    // Everything in palette space: real images quantized and painted back, as the model sees them.
+    const images = {
+      samples: keep(tidy(() => this.run.palette.dequantize(samples))),
+      test: keep(tidy(() => this.run.palette.dequantize(test.tokens.narrow(0, 0, count)))),
+      train: keep(tidy(() => this.run.palette.dequantize(train.tokens.narrow(0, 0, count)))),
+    };
+    const results: FidResult[] = [];
+    try {
+      const extractors: { network: string; info: string; features: (x: Tensor) => Tensor; dispose: () => void }[] = [];
+      const fidNet = await this.#fidNet();
+      extractors.push({ network: "fid-net", info: fidNet.info, features: (x) => fidNet.net.features(x, this.settings.batchSize), dispose: () => fidNet.net.dispose() });
+      if (this.settings.inception !== null) {
+        const inception = InceptionFeatures.load(this.settings.inception);
+        extractors.push({ network: "inception", info: `TorchScript Inception-v3 ${resolve(this.settings.inception)}`, features: (x) => inception.features(x, 32), dispose: () => inception.dispose() });
+      }
+      for (const e of extractors) {
+        try {
+          const r = this.#timed(`FID/KID in ${e.network} features (${count} vs ${count})`, () =>
+            tidy(() => {
+              const fs = e.features(images.samples);
+              const ft = e.features(images.test);
+              const fr = e.features(images.train);
+              const kidOptions = { subsets: this.settings.kidSubsets, subsetSize: Math.min(this.settings.kidSubsetSize, count), seed: this.settings.seed };
+              return {
+                network: e.network,
+                networkInfo: e.info,
+                featureDim: fs.size(1),
+                samples: count,
+                fid: fidOf(fs, ft),
+                fidTrainVsTest: fidOf(fr, ft),
+                kid: kernelInceptionDistance(fs, ft, kidOptions),
+                kidTrainVsTest: kernelInceptionDistance(fr, ft, kidOptions),
+              };
+            }),
+          );
+          results.push(r);
+        } finally {
+          e.dispose();
+        }
+      }
+    } finally {
+      for (const t of Object.values(images)) t.dispose();
+    }
+    return results;
+  }
+
+  /** The FID CNN in settings.fidNet (default fid-nets/<dataset>), trained there first when the folder has none. */
+  async #fidNet(): Promise<{ net: FidNet; info: string }> {
+    const dataset = this.run.config.data.name;
+    const dir = this.settings.fidNet ?? join("fid-nets", dataset.replace(/[^A-Za-z0-9._-]+/g, "_"));
+    if (!existsSync(join(dir, "fid-net.json"))) {
+      this.log(`fid-net: none in ${dir}; training one on ${dataset} (once; later evaluations reuse it)`);
+      const train = await this.split("train");
+      const test = await this.split("test");
+      const result = trainFidNet(train.set, test.set, { seed: this.settings.seed, onProgress: (m) => this.log(`  fid-net: ${m}`) });
+      saveFidNet(dir, result.net, { dataset, testAccuracy: result.testAccuracy, epochs: result.epochs });
+      this.log(`fid-net: test accuracy ${(100 * result.testAccuracy).toFixed(2)}%, saved in ${dir}`);
+      result.net.dispose();
+    }
+    const { net, info } = loadFidNet(dir);
+    return { net, info: `${dir} (CNN, test accuracy ${(100 * info.testAccuracy).toFixed(2)}% on ${info.dataset})` };
+  }
+
+  // ---- OOD ------------------------------------------------------------------------------------
+
+  async ood(): Promise<OodScores> {
+    const inSplit = await this.split("test");
+    const outSplit = await this.split("ood");
+    const train = await this.split("train");
+    const trainFeatures = await this.features("train");
+    const inFeatures = await this.features("test");
+    const outFeatures = await this.features("ood");
+    const scores = new Map<OodScoreName, { inScores: Float64Array; outScores: Float64Array }>();
+    const both = (f: (x: Tensor) => Float64Array, a: Tensor, b: Tensor) => ({ inScores: f(a), outScores: f(b) });
+
+    if (this.hasDecoder) {
+      const inBits = await this.bitsPerDim("test");
+      const outBits = await this.bitsPerDim("ood");
+      const trainMean = mean(await this.bitsPerDim("train"));
+      scores.set("nll", { inScores: inBits, outScores: outBits });
+      scores.set("typicality", { inScores: typicalityScores(inBits, trainMean), outScores: typicalityScores(outBits, trainMean) });
+      const started = performance.now();
+      const inComplexity = await complexityBitsPerDim(inSplit.tokens, this.settings.compressor);
+      const outComplexity = await complexityBitsPerDim(outSplit.tokens, this.settings.compressor);
+      this.log(`complexity (${this.settings.compressor}): ${seconds(started)}`);
+      scores.set("complexity", { inScores: complexityCorrectedScores(inBits, inComplexity), outScores: complexityCorrectedScores(outBits, outComplexity) });
+    }
+    this.#timed("Mahalanobis", () => {
+      const m = MahalanobisScorer.fit(trainFeatures);
+      try {
+        scores.set("mahalanobis", both((x) => m.score(x), inFeatures, outFeatures));
+      } finally {
+        m.dispose();
+      }
+    });
+    this.#timed("kNN distance", () => {
+      const k = this.settings.oodKnnK;
+      scores.set("knn-distance", both((x) => knnDistanceScores(trainFeatures, x, { k }), inFeatures, outFeatures));
+    });
+    if (train.set.labels !== null) {
+      await this.probe();
+      const probe = this.#probe!.probe;
+      const [inLogits, outLogits] = [probe.logits(inFeatures), probe.logits(outFeatures)];
+      try {
+        scores.set("msp", { inScores: maxSoftmaxScores(inLogits), outScores: maxSoftmaxScores(outLogits) });
+        scores.set("energy", { inScores: energyScores(inLogits), outScores: energyScores(outLogits) });
+      } finally {
+        inLogits.dispose();
+        outLogits.dispose();
+      }
+      this.#timed("class-conditional Mahalanobis", () => {
+        const m = ClassConditionalMahalanobis.fit(trainFeatures, train.set.labels!, { numClasses: numClasses(train.set, inSplit.set) });
+        try {
+          scores.set("class-mahalanobis", both((x) => m.score(x), inFeatures, outFeatures));
+        } finally {
+          m.dispose();
+        }
+      });
+    }
+
+    const results: OodScoreResult[] = [];
+    const raw = new Map<OodScoreName, { inScores: Float64Array; outScores: Float64Array; roc: RocCurve }>();
+    for (const name of Object.keys(OOD_SCORE_INFO) as OodScoreName[]) {
+      const info = OOD_SCORE_INFO[name];
+      const s = scores.get(name);
+      let metrics: OodMetrics | NotApplicable;
+      if (s) {
+        metrics = oodMetrics(s.inScores, s.outScores);
+        raw.set(name, { ...s, roc: rocCurve(s.inScores, s.outScores) });
+      } else {
+        metrics = info.needsDecoder ? this.noDecoder : { na: "the training set has no labels" };
+      }
+      results.push({ name, description: info.description, supervised: info.supervised, metrics });
+    }
+    return { inDataset: inSplit.set.source, outDataset: outSplit.set.source, nIn: inSplit.key.count, nOut: outSplit.key.count, results, raw };
+  }
+
+  // ---- bookkeeping ----------------------------------------------------------------------------
+
+  #timed<T>(what: string, f: () => T): T {
+    const started = performance.now();
+    const out = f();
+    this.log(`${what}: ${seconds(started)}`);
+    return out;
+  }
+
+  dispose(): void {
+    for (const s of this.#splits.values()) {
+      disposeSet(s.set);
+      s.tokens.dispose();
+    }
+    this.#splits.clear();
+    for (const t of this.#features.values()) t.dispose();
+    this.#features.clear();
+    this.#probe?.probe.dispose();
+    this.#probe = null;
+    this.#samples?.tokens.dispose();
+    this.#samples = null;
+    this.run.model.dispose();
+    this.run.palette.dispose();
+  }
+}
+
+export function isNotApplicable(x: unknown): x is NotApplicable {
+  return typeof x === "object" && x !== null && "na" in x;
+}
+
+export function mean(values: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i]!;
+  return s / values.length;
+}
+
+function seconds(started: number): string {
+  return `${((performance.now() - started) / 1000).toFixed(1)} s`;
+}
+
+function requireLabels(set: ImageSet): void {
+  if (set.labels === null) throw new Error(`${set.source}: has no labels; the linear probe and kNN need labelled images`);
+}
+
+/** Classes of the probe: the dataset's class list when known, else 1 + the largest label seen. */
+function numClasses(a: ImageSet, b: ImageSet): number {
+  const largest = (s: ImageSet): number => tidy(() => s.labels!.max().item());
+  return Math.max(a.classes?.length ?? 0, largest(a) + 1, largest(b) + 1);
+}
+
+function joinVariant(a: string | undefined, b: string): string {
+  return a === undefined ? b : `${a}-${b}`;
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,146 @@
+// End to end: a tiny GCRL run and a tiny SimCLR run on real Fashion-MNIST, then `gcrl eval all`
+// (RunEvaluation + evaluateAll) with MNIST digits as OOD on small subsets. Checks that every number
+// in eval.json is finite or an explicit n/a with a reason, that the report files exist and every
+// image they reference exists, that a second evaluation is served from the cache, and (when
+// Chromium is installed) that report.html loads every image without console errors.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { train } from "../../src/train/trainer.ts";
+import { RunEvaluation, isNotApplicable } from "../../src/eval/run-evaluation.ts";
+import { evaluateAll, readEvalReport, type EvalReport } from "../../src/eval/eval-report.ts";
+import type { EvalSettings } from "../../src/eval/eval-settings.ts";
+import { checkHtmlInBrowser, findChromium } from "../../src/report/browser-check.ts";
+import { tempFolder, tinyConfig } from "../train/trainer-fixtures.ts";
+
+const folder = tempFolder("eval-all");
+after(() => folder.cleanup());
+
+const SETTINGS: Partial<EvalSettings> = {
+  batchSize: 64,
+  trainImages: 300,
+  testImages: 120,
+  likelihoodTrainImages: 100,
+  probeL2Grid: [1e-3, 1e-1],
+  samples: 6,
+  fidSamples: 24,
+  kidSubsets: 5,
+  kidSubsetSize: 12,
+  completionImages: 2,
+  completionSamples: 2,
+  oodImages: 100,
+  ood: "mnist-digits",
+};
+
+async function tinyRun(name: string, mode: "gcrl" | "simclr"): Promise<string> {
+  const dir = join(folder.dir, name);
+  const config = tinyConfig((c) => {
+    c.objective.mode = mode;
+    c.budget.steps = 4;
+    c.train.evalEvery = 2;
+    c.data.evalImages = 16;
+  });
+  await train(config, { out: dir, log: null });
+  return dir;
+}
+
+/** Every number in the report is finite; every { na } has a non-empty reason. Returns the paths checked. */
+function checkCells(value: unknown, path: string, found: string[]): void {
+  if (typeof value === "number") {
+    assert.ok(Number.isFinite(value), `${path} = ${value} is not finite`);
+    found.push(path);
+  } else if (Array.isArray(value)) value.forEach((v, i) => checkCells(v, `${path}[${i}]`, found));
+  else if (value !== null && typeof value === "object") {
+    if (isNotApplicable(value)) assert.ok(value.na.length > 0, `${path}: n/a without a reason`);
+    for (const [k, v] of Object.entries(value)) checkCells(v, `${path}.${k}`, found);
+  }
+}
+
+function checkReportFiles(runDir: string): void {
+  for (const f of ["eval.json", "report.md", "report.html"]) assert.ok(existsSync(join(runDir, f)), `${f} missing`);
+  const md = readFileSync(join(runDir, "report.md"), "utf8");
+  const html = readFileSync(join(runDir, "report.html"), "utf8");
+  const mdImages = [...md.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((m) => m[1]!);
+  const htmlImages = [...html.matchAll(/<img[^>]*src="([^"]+)"/g)].map((m) => m[1]!);
+  assert.ok(mdImages.length > 0, "report.md shows no image");
+  assert.deepEqual(new Set(htmlImages), new Set(mdImages), "report.md and report.html show different images");
+  for (const p of mdImages) assert.ok(existsSync(join(runDir, p)), `report image ${p} does not exist`);
+}
+
+let gcrlReport: EvalReport;
+let gcrlDir: string;
+
+test("eval all on a tiny GCRL run: every number finite, report files and images exist", { timeout: 600_000 }, async () => {
+  gcrlDir = await tinyRun("gcrl", "gcrl");
+  const ev = RunEvaluation.open(gcrlDir, { ...SETTINGS, fidNet: join(folder.dir, "fid-net") });
+  try {
+    gcrlReport = await evaluateAll(ev);
+  } finally {
+    ev.dispose();
+  }
+  const found: string[] = [];
+  checkCells(gcrlReport, "eval", found);
+  assert.ok(!isNotApplicable(gcrlReport.probe) && gcrlReport.probe.testAccuracy > 0.3, "probe on 300 images should beat chance (10%) clearly");
+  assert.ok(!isNotApplicable(gcrlReport.knn));
+  assert.ok(!isNotApplicable(gcrlReport.likelihood) && gcrlReport.likelihood.testBitsPerDim > 0 && gcrlReport.likelihood.testBitsPerDim < 4.5);
+  assert.ok(Array.isArray(gcrlReport.fid) && gcrlReport.fid.length === 1 && gcrlReport.fid[0]!.samples === 24);
+  assert.ok(!isNotApplicable(gcrlReport.ood));
+  const names = gcrlReport.ood.scores.map((s) => s.name);
+  assert.deepEqual(names, ["nll", "typicality", "complexity", "mahalanobis", "knn-distance", "msp", "energy", "class-mahalanobis"]);
+  for (const s of gcrlReport.ood.scores) assert.ok(!isNotApplicable(s.metrics), `${s.name} should be computed for a gcrl run`);
+  assert.equal(gcrlReport.ood.nOut, 100);
+  checkReportFiles(gcrlDir);
+  const reread = readEvalReport(join(gcrlDir, "eval.json"));
+  assert.deepEqual(reread.settings, gcrlReport.settings);
+  assert.ok(readdirSync(join(gcrlDir, "cache")).length > 0, "features and likelihoods are cached");
+});
+
+test("a second evaluation of the same run reads features and bits/dim from the cache", { timeout: 300_000 }, async () => {
+  const lines: string[] = [];
+  const ev = RunEvaluation.open(gcrlDir, SETTINGS, (l) => lines.push(l));
+  try {
+    const knn = await ev.knn();
+    assert.ok(!isNotApplicable(gcrlReport.knn));
+    assert.equal(knn.accuracy, gcrlReport.knn.accuracy);
+    const bits = await ev.likelihood();
+    assert.ok(!isNotApplicable(bits) && !isNotApplicable(gcrlReport.likelihood));
+    assert.equal(bits.testBitsPerDim, gcrlReport.likelihood.testBitsPerDim);
+  } finally {
+    ev.dispose();
+  }
+  assert.ok(!lines.some((l) => l.startsWith("features of") || l.startsWith("bits/dim of")), `recomputed: ${lines.join(" | ")}`);
+});
+
+test("eval all on a SimCLR run: decoder-based numbers are n/a with a reason, the rest is measured", { timeout: 300_000 }, async () => {
+  const dir = await tinyRun("simclr", "simclr");
+  const ev = RunEvaluation.open(dir, { ...SETTINGS, fidNet: join(folder.dir, "fid-net") });
+  let report: EvalReport;
+  try {
+    report = await evaluateAll(ev);
+  } finally {
+    ev.dispose();
+  }
+  checkCells(report, "eval", []);
+  for (const key of ["likelihood", "samples", "completions", "fid"] as const) {
+    const v = report[key];
+    assert.ok(isNotApplicable(v) && /simclr/.test(v.na), `${key} should be n/a for simclr: ${JSON.stringify(v)}`);
+  }
+  assert.ok(!isNotApplicable(report.probe) && !isNotApplicable(report.ood));
+  const byName = new Map(report.ood.scores.map((s) => [s.name, s.metrics]));
+  for (const n of ["nll", "typicality", "complexity"] as const) assert.ok(isNotApplicable(byName.get(n)));
+  for (const n of ["mahalanobis", "knn-distance", "msp", "energy", "class-mahalanobis"] as const) assert.ok(!isNotApplicable(byName.get(n)));
+  checkReportFiles(dir);
+});
+
+test("report.html opens in headless Chromium with every image loaded and no console error", { timeout: 120_000 }, async (t) => {
+  if (findChromium() === null) {
+    t.skip("chromium is not installed (npm run setup installs it)");
+    return;
+  }
+  const result = await checkHtmlInBrowser(join(gcrlDir, "report.html"));
+  assert.deepEqual(result.consoleErrors, []);
+  assert.ok(result.images.length >= 5, `only ${result.images.length} images`);
+  for (const img of result.images) assert.ok(img.loaded, `image did not load: ${img.src}`);
+  assert.ok(result.ok);
+});
