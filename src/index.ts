@@ -13,3 +13,27 @@ export { RUN_FILES, RunFolderError, readMetrics, type MetricsRecord } from "./tr
 export type { TrainMetrics, EvalMetrics, BestMetric } from "./train/checkpoint.ts";
 export { knnPredict, knnAccuracy, KNN_DEFAULTS, type KnnOptions } from "./train/knn.ts";
 export { PaletteQuantizer } from "./data/palette.ts";
+// Evaluation (docs/evaluation.md): the whole of `gcrl eval` on a run folder, and its parts.
+export { RunEvaluation, isNotApplicable, OOD_SCORE_INFO, type NotApplicable, type ProbeResult, type KnnResult, type LikelihoodResult, type FidResult, type OodScores, type OodScoreName, type OodScoreResult } from "./eval/run-evaluation.ts";
+export { evaluateAll, readEvalReport, type EvalReport } from "./eval/eval-report.ts";
+export { EVAL_DEFAULTS, defaultOodDataset, type EvalSettings } from "./eval/eval-settings.ts";
+export * from "./eval/features.ts";
+export { imageBitsPerDim } from "./eval/likelihood.ts";
+export { EvalCache, weightsFingerprint, type CacheKey } from "./eval/eval-cache.ts";
+export { fitLinearProbe, LinearProbe, PROBE_DEFAULTS, type ProbeOptions, type ProbeFit } from "./eval/linear-probe.ts";
+export { sampleTokens, sampleTokensNaive, completeTokens, maskedImages, completionGridRows, type SampleOptions } from "./eval/sampling.ts";
+export { gaussianFit, frechetDistance, fid, type GaussianFit } from "./eval/fid.ts";
+export { kernelInceptionDistance, type KidResult } from "./eval/kid.ts";
+export { FidNet, trainFidNet, saveFidNet, loadFidNet, type FidNetConfig, type FidNetInfo } from "./eval/fid-net.ts";
+export { InceptionFeatures } from "./eval/inception.ts";
+export { oodMetrics, auroc, averagePrecision, fprAtTpr, rocCurve, type OodMetrics, type RocCurve } from "./eval/ood-metrics.ts";
+export { typicalityScores, complexityCorrectedScores, maxSoftmaxScores, energyScores, knnDistanceScores } from "./eval/ood-scores.ts";
+export { MahalanobisScorer, ClassConditionalMahalanobis } from "./eval/mahalanobis.ts";
+export { complexityBitsPerDim, type Compressor } from "./eval/complexity.ts";
+// Reports: image grids, PNG, SVG charts, Markdown/HTML documents, the headless-Chromium check.
+export { imageGrid } from "./report/grid.ts";
+export { writePng } from "./report/png.ts";
+export { histogramSvg, rocSvg, lineChartSvg } from "./report/chart-svg.ts";
+export { writeSvgPng } from "./report/svg-png.ts";
+export { toMarkdown, toHtml, writeReport, type Block, type ReportDocument } from "./report/document.ts";
+export { checkHtmlInBrowser, findChromium, type BrowserCheckResult } from "./report/browser-check.ts";
