@@ -8,11 +8,17 @@
 //   flatten → Linear(64·H4·W4 → featureDim) → ReLU             (N, featureDim)   = the features
 //   Linear(featureDim → numClasses)                            (N, numClasses)   = the logits
 //
-// Training: AdamW (lr 1e-3, weight decay 1e-2 on the layers' weights), cross-entropy, batches of 128,
+// Training: AdamW (peak lr 2e-3, weight decay 1e-2 on the layers' weights), cross-entropy, batches of 64,
 // cosine learning-rate decay to 0 over all steps. Deterministic given the seed: the initial weights
 // come from torch.manualSeed(seed) (the global generator is restored afterwards) and the batch order
 // from Rng.derive(seed, epoch). Saved as <dir>/fid-net.safetensors (weights) + <dir>/fid-net.json
 // (format "gcrl.fid-net", version 1, config, dataset, test accuracy, date).
+//
+// Measured (Fashion-MNIST, defaults, seed 0, 2 libtorch threads on a 2-core machine shared with
+// other jobs): test accuracy 89.20% after epoch 1 and 90.60% after epoch 2, identical on a rerun;
+// 50–113 s per epoch depending on the load (about 35 s of CPU time per epoch). FID of 10,000
+// train images against the 10,000 test images in these features: 0.27; test against test plus
+// Gaussian noise (σ = 40 gray levels): 117.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -59,9 +65,9 @@ export type FidNetSaveInfo = Omit<FidNetInfo, "format" | "version" | "config" | 
 export interface FidNetTrainOptions {
   /** Passes over the training set (default 2). */
   epochs?: number;
-  /** Images per step (default 128). */
+  /** Images per step (default 64). */
   batchSize?: number;
-  /** Peak AdamW learning rate (default 1e-3), decayed to 0 by a cosine. */
+  /** Peak AdamW learning rate (default 2e-3), decayed to 0 by a cosine. */
   lr?: number;
   /** Seed of the initial weights and the batch order (default 0). */
   seed?: number;
@@ -78,7 +84,7 @@ export interface FidNetTrainResult {
   epochs: number;
 }
 
-export const FID_NET_DEFAULTS = Object.freeze({ featureDim: 128, epochs: 2, batchSize: 128, lr: 1e-3, seed: 0, weightDecay: 1e-2 });
+export const FID_NET_DEFAULTS = Object.freeze({ featureDim: 128, epochs: 2, batchSize: 64, lr: 2e-3, seed: 0, weightDecay: 1e-2 });
 export const FID_NET_FILES = Object.freeze({ weights: "fid-net.safetensors", info: "fid-net.json" });
 const FORMAT = "gcrl.fid-net";
 const VERSION = 1;
