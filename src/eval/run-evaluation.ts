@@ -238,7 +238,7 @@ export class RunEvaluation {
     const layer = this.representationLayer;
     const features = this.cache.tensor({ kind: "features", ...s.key, variant: joinVariant(s.key.variant, `layer${layer}`) }, () =>
       this.#timed(`features of ${s.set.source} (${s.key.count})`, () =>
-        passImages(this.run.model, s.tokens, { batchSize: this.settings.batchSize, representationLayer: layer, withNll: false }).features!,
+        passImages(this.run.model, s.tokens, { batchSize: this.settings.batchSize, representationLayer: layer, withNll: false, onProgress: this.#progress("features") }).features!,
       ),
     );
     this.#features.set(which, keep(features));
@@ -253,7 +253,7 @@ export class RunEvaluation {
     const count = which === "train" ? Math.min(this.settings.likelihoodTrainImages, s.key.count) : s.key.count;
     const bits = this.cache.array({ kind: "bits-per-dim", ...s.key, count }, () =>
       this.#timed(`bits/dim of ${s.set.source} (${count})`, () =>
-        tidy(() => passImages(this.run.model, s.tokens.narrow(0, 0, count), { batchSize: this.settings.batchSize, withFeatures: false, withNll: true }).bitsPerDim!),
+        tidy(() => passImages(this.run.model, s.tokens.narrow(0, 0, count), { batchSize: this.settings.batchSize, withFeatures: false, withNll: true, onProgress: this.#progress("bits/dim") }).bitsPerDim!),
       ),
     );
     this.#bits.set(which, bits);
@@ -514,6 +514,19 @@ export class RunEvaluation {
   }
 
   // ---- bookkeeping ----------------------------------------------------------------------------
+
+  /** A progress callback that logs "what: done/total images (rate, ETA)" at most every 10 s. */
+  #progress(what: string): (done: number, total: number) => void {
+    const started = performance.now();
+    let last = started;
+    return (done, total) => {
+      const now = performance.now();
+      if (now - last < 10_000 || done >= total) return;
+      last = now;
+      const rate = done / ((now - started) / 1000);
+      this.log(`  ${what}: ${done}/${total} images (${rate.toFixed(0)} images/s, ETA ${Math.round((total - done) / rate)} s)`);
+    };
+  }
 
   #timed<T>(what: string, f: () => T): T {
     const started = performance.now();
