@@ -24,6 +24,11 @@ const commands: Command[] = [
     run: async (argv) => (await import("./train.ts")).run(argv),
   },
   {
+    name: "study",
+    summary: "GCRL vs iGPT vs SimCLR: train and evaluate all three, write study.md/html/json (`gcrl study --help`)",
+    run: async (argv) => (await import("./study.ts")).run(argv),
+  },
+  {
     name: "eval",
     summary: "evaluate a run: probe, knn, likelihood, fid, ood, all (report.md/html) (`gcrl eval --help`)",
     run: async (argv) => (await import("./eval.ts")).run(argv),

@@ -1,0 +1,122 @@
+// `gcrl study --data fashion-mnist --ood mnist-digits --budget 60m --out studies/fmnist`: trains
+// GCRL, iGPT and SimCLR with the same architecture, data, seed and budget, evaluates each with
+// `eval all`, and writes study.md / study.html / study.json (src/study/). Interrupt it (Ctrl-C: the
+// step in flight finishes and is checkpointed) and run the same command again to continue.
+import { RUN_DEFAULTS, type RunConfig } from "../train/run-config.ts";
+import type { ObjectiveMode } from "../train/objectives.ts";
+import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
+import { settingsFromOptions } from "./eval.ts";
+
+const OPTIONS = {
+  data: { type: "string", value: "NAME", default: "fashion-mnist", help: "dataset every run trains on" },
+  "data-dir": { type: "string", value: "DIR", help: "folder of the dataset's files (default: its usual place)" },
+  ood: { type: "string", value: "NAME", help: "OOD dataset (default: mnist-digits for fashion-mnist, fashion-mnist for mnist)" },
+  config: { type: "string", value: "FILE", default: "configs/demo.json", help: "base run config (model, optimiser, batch, ...); its budget is replaced" },
+  budget: { type: "string", value: "TIME", help: "wall-clock training budget PER RUN: 30m, 1.5h, 900s (one of --budget, --steps, --epochs is required)" },
+  steps: { type: "string", value: "N", help: "training budget per run in optimizer steps" },
+  epochs: { type: "string", value: "N", help: "training budget per run in epochs" },
+  modes: { type: "string", value: "LIST", default: "gcrl,igpt,simclr", help: "modes compared, in table order" },
+  alpha: { type: "string", value: "LIST", help: "sweep: GCRL rows for each α (weight of the generative loss)" },
+  beta: { type: "string", value: "LIST", help: "sweep: GCRL rows for each β (weight of the contrastive loss)" },
+  tau: { type: "string", value: "LIST", help: "sweep: GCRL rows for each τ (NT-Xent temperature)" },
+  seed: { type: "string", value: "S", default: "0", help: "seed of every run (initialisation, shuffles, augmentations)" },
+  out: { type: "string", value: "DIR", help: "study folder (required); run the same command again to continue an interrupted study" },
+  "train-images": { type: "string", value: "N", default: "10000", help: "eval: training images the probe, kNN and OOD scorers fit on" },
+  "test-images": { type: "string", value: "N", help: "eval: test images (default: the whole test split)" },
+  "fid-samples": { type: "string", value: "N", default: "500", help: "eval: samples for FID/KID (0: skip)" },
+  "out-images": { type: "string", value: "N", help: "eval: OOD images (default: the whole OOD test split)" },
+} satisfies OptionTable;
+
+const DESCRIPTION = `The paper's comparison as one command: the same network trained generatively (igpt),
+contrastively (simclr) and with both (gcrl), judged on the linear probe, kNN, test bits/dim, FID and
+the AUROC of every OOD score. Sweeps (--alpha 0.5,1,2 ...) add GCRL rows. Writes <out>/study.md,
+study.html and study.json; each run's folder, report and figures are under <out>/runs/<id>/.`;
+
+function numberList(name: string, text: string | undefined): number[] | null {
+  if (text === undefined) return null;
+  const values = text.split(",").map((t) => Number(t.trim()));
+  if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v < 0)) throw new UsageError(`--${name}: expected comma-separated numbers >= 0, got '${text}'`);
+  return values;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  return runCommand("study", async () => {
+    const parsed = parseOptions(argv, OPTIONS);
+    if (parsed === null) {
+      console.log(helpText("gcrl study --out DIR (--budget TIME | --steps N | --epochs N) [options]", DESCRIPTION, OPTIONS));
+      return 0;
+    }
+    const v = parsed.values;
+    if (v.out === undefined) throw new UsageError("--out DIR is required (the study folder)");
+    const { parseDuration } = await import("../study/study-plan.ts");
+    const budget: RunConfig["budget"] = { minutes: null, steps: null, epochs: null };
+    if (v.budget !== undefined) {
+      const minutes = parseDuration(v.budget);
+      if (minutes === null) throw new UsageError(`--budget: expected a duration like 30m, 1.5h or 900s, got '${v.budget}'`);
+      budget.minutes = minutes;
+    }
+    if (v.steps !== undefined) budget.steps = intOption("steps", v.steps, 1);
+    if (v.epochs !== undefined) {
+      const e = Number(v.epochs);
+      if (!(e > 0)) throw new UsageError(`--epochs: expected a number > 0, got '${v.epochs}'`);
+      budget.epochs = e;
+    }
+    if (budget.minutes === null && budget.steps === null && budget.epochs === null) throw new UsageError("give a training budget per run: --budget 30m, --steps N or --epochs N");
+    const modes = v.modes.split(",").map((m) => m.trim());
+    for (const m of modes) if (m !== "gcrl" && m !== "igpt" && m !== "simclr") throw new UsageError(`--modes: expected a list of gcrl, igpt, simclr, got '${m}'`);
+    const seed = intOption("seed", v.seed, 0);
+
+    const { loadRunConfigFile, resolveRunConfig, RunConfigError } = await import("../train/run-config-validate.ts");
+    let config: RunConfig;
+    try {
+      const base = v.config === "" ? RUN_DEFAULTS : loadRunConfigFile(v.config);
+      config = structuredClone(base);
+      config.data = { ...config.data, name: v.data, dataDir: v["data-dir"] ?? config.data.dataDir };
+      config.budget = budget;
+      config.train = { ...config.train, seed };
+      config = resolveRunConfig(config, v.config);
+    } catch (err) {
+      if (err instanceof RunConfigError) {
+        console.error(`gcrl study: ${err.message}`);
+        return 2;
+      }
+      throw err;
+    }
+    const { STUDY_EVAL_DEFAULTS } = await import("../study/study-plan.ts");
+    const evalSettings = {
+      ...STUDY_EVAL_DEFAULTS,
+      ...settingsFromOptions({ "train-images": v["train-images"], "test-images": v["test-images"], "fid-samples": v["fid-samples"], "out-images": v["out-images"], seed: v.seed }),
+      ...(v.ood !== undefined ? { ood: v.ood } : {}),
+    };
+    const { runStudy, StudyError } = await import("../study/study-runner.ts");
+    const controller = new AbortController();
+    let received: NodeJS.Signals | null = null;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (received !== null) process.exit(signal === "SIGTERM" ? 143 : 130);
+      received = signal;
+      process.stderr.write(`\ngcrl study: ${signal}: finishing the current step and saving a checkpoint; run the same command to continue\n`);
+      controller.abort();
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    try {
+      const result = await runStudy(
+        { config, configSource: v.config, modes: modes as ObjectiveMode[], sweep: { alpha: numberList("alpha", v.alpha), beta: numberList("beta", v.beta), tau: numberList("tau", v.tau) }, eval: evalSettings },
+        { out: v.out, signal: controller.signal, commandLine: ["gcrl", "study", ...argv] },
+      );
+      if (result.status === "interrupted") return received === "SIGTERM" ? 143 : 130;
+      const { printStudySummary } = await import("../study/study-summary.ts");
+      console.log(printStudySummary(result.report!));
+      return 0;
+    } catch (err) {
+      if (err instanceof StudyError || err instanceof RunConfigError) {
+        console.error(`gcrl study: ${err.message}`);
+        return 2;
+      }
+      throw err;
+    } finally {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  });
+}

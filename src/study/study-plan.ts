@@ -1,0 +1,101 @@
+// The plan of a study: which runs it trains and evaluates. The paper's comparison is one network
+// trained three ways — GCRL (α·L_g + β·L_c), iGPT (L_g only) and SimCLR (L_c only) — with the same
+// architecture, data, seed and budget. Optional sweeps over α, β and τ add GCRL rows (the paper's
+// ablation); the baselines run once.
+import type { RunConfig, BudgetSection } from "../train/run-config.ts";
+import type { ObjectiveMode } from "../train/objectives.ts";
+import type { EvalSettings } from "../eval/eval-settings.ts";
+
+export const STUDY_MODES: readonly ObjectiveMode[] = Object.freeze(["gcrl", "igpt", "simclr"]);
+
+export interface StudySweep {
+  alpha: number[] | null;
+  beta: number[] | null;
+  tau: number[] | null;
+}
+
+export interface StudySettings {
+  /** The base run config (a config file's overrides resolved), data and budget already set. */
+  config: RunConfig;
+  /** Where the base config came from (a file path, or "defaults"). */
+  configSource: string;
+  /** The modes compared, in table order. */
+  modes: ObjectiveMode[];
+  sweep: StudySweep;
+  /** Settings of every run's `eval all` (the OOD dataset among them). */
+  eval: Partial<EvalSettings>;
+}
+
+export interface StudyRunPlan {
+  /** Folder name under <study>/runs/ and the table's row label: gcrl, igpt, simclr, gcrl-a0.5-b1-t0.1. */
+  id: string;
+  mode: ObjectiveMode;
+  config: RunConfig;
+}
+
+/**
+ * Eval settings a study uses unless told otherwise: the first 10,000 training images for the probe,
+ * kNN and OOD fits, the whole test split, 500 samples for FID. A full `gcrl eval all` encodes all
+ * 60,000 training images, which costs more than a short training run on 2 cores.
+ */
+export const STUDY_EVAL_DEFAULTS: Readonly<Partial<EvalSettings>> = Object.freeze({
+  trainImages: 10_000,
+  fidSamples: 500,
+  kidSubsets: 50,
+  kidSubsetSize: 500,
+});
+
+/** "30m", "1.5h", "90s", "45" (minutes) → minutes; null when the text is not a duration. */
+export function parseDuration(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr)?\s*$/i.exec(text);
+  if (!m) return null;
+  const value = Number(m[1]);
+  const unit = (m[2] ?? "m").toLowerCase();
+  const minutes = unit.startsWith("s") ? value / 60 : unit.startsWith("h") ? value * 60 : value;
+  return minutes > 0 ? minutes : null;
+}
+
+export function describeBudget(b: BudgetSection): string {
+  const parts: string[] = [];
+  if (b.minutes !== null) parts.push(`${Number(b.minutes.toFixed(2))} min`);
+  if (b.steps !== null) parts.push(`${b.steps} steps`);
+  if (b.epochs !== null) parts.push(`${b.epochs} epochs`);
+  return `${parts.join(" or ")} per run (the first limit reached)`;
+}
+
+function label(x: number): string {
+  return String(Number(x.toPrecision(6)));
+}
+
+/** The runs of a study, in table order: the modes (GCRL first), then one GCRL row per sweep combination. */
+export function planStudy(settings: StudySettings): StudyRunPlan[] {
+  const base = settings.config;
+  const withObjective = (mode: ObjectiveMode, patch: Partial<RunConfig["objective"]> = {}): RunConfig => {
+    const c = structuredClone(base);
+    c.objective = { ...c.objective, ...patch, mode };
+    return c;
+  };
+  const { alpha, beta, tau } = settings.sweep;
+  const swept = alpha !== null || beta !== null || tau !== null;
+  const plans: StudyRunPlan[] = [];
+  const seen = new Set<string>();
+  const add = (p: StudyRunPlan): void => {
+    if (seen.has(p.id)) return;
+    seen.add(p.id);
+    plans.push(p);
+  };
+  for (const mode of settings.modes) {
+    if (mode === "gcrl" && swept) {
+      for (const a of alpha ?? [base.objective.alpha]) {
+        for (const b of beta ?? [base.objective.beta]) {
+          for (const t of tau ?? [base.objective.tau]) {
+            add({ id: `gcrl-a${label(a)}-b${label(b)}-t${label(t)}`, mode, config: withObjective("gcrl", { alpha: a, beta: b, tau: t }) });
+          }
+        }
+      }
+    } else {
+      add({ id: mode, mode, config: withObjective(mode) });
+    }
+  }
+  return plans;
+}

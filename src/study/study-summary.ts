@@ -1,0 +1,13 @@
+// The plain-text table `gcrl study` prints at the end (the same numbers as study.md).
+import { textTable } from "../cli/eval-print.ts";
+import { OOD_SCORES, type StudyReport } from "./study-report.ts";
+
+export function printStudySummary(report: StudyReport): string {
+  const pct = (x: number | null): string | null => (x === null ? null : `${(100 * x).toFixed(2)}%`);
+  const fixed = (x: number | null, digits: number): string | null => (x === null ? null : x.toFixed(digits));
+  const table = textTable(
+    ["run", "probe", "kNN", "bits/dim", "FID", ...OOD_SCORES.map((s) => `AUROC ${s}`)],
+    report.rows.map((r) => [r.id, pct(r.probe), pct(r.knn), fixed(r.bitsPerDim, 4), fixed(r.fid, 2), ...OOD_SCORES.map((s) => fixed(r.auroc[s], 3))]),
+  );
+  return `study on ${report.data} (OOD: ${report.ood ?? "none"}), ${report.budget}\n${table}`;
+}
