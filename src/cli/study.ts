@@ -11,7 +11,7 @@ const OPTIONS = {
   data: { type: "string", value: "NAME", default: "fashion-mnist", help: "dataset every run trains on" },
   "data-dir": { type: "string", value: "DIR", help: "folder of the dataset's files (default: its usual place)" },
   ood: { type: "string", value: "NAME", help: "OOD dataset (default: mnist-digits for fashion-mnist, fashion-mnist for mnist)" },
-  config: { type: "string", value: "FILE", default: "configs/demo.json", help: "base run config (model, optimiser, batch, ...); its budget is replaced" },
+  config: { type: "string", value: "FILE", default: "configs/study.json", help: "base run config (model, optimiser, batch, ...); its budget is replaced" },
   budget: { type: "string", value: "TIME", help: "wall-clock training budget PER RUN: 30m, 1.5h, 900s (one of --budget, --steps, --epochs is required)" },
   steps: { type: "string", value: "N", help: "training budget per run in optimizer steps" },
   epochs: { type: "string", value: "N", help: "training budget per run in epochs" },
