@@ -29,11 +29,14 @@ const tLoad = (performance.now() - t0) / 1000;
 console.log(`raw-pixel linear probe, Fashion-MNIST: ${xTrain.size(0)} train / ${xTest.size(0)} test images, ${xTrain.size(1)} features, ${getNumThreads()} threads (data ${tLoad.toFixed(1)} s)`);
 
 const t1 = performance.now();
-const fit = fitLinearProbe(xTrain, train.labels!, { l2Grid: grid });
+const fit = fitLinearProbe(xTrain, train.labels!, {
+  l2Grid: grid,
+  onProgress: (p) => {
+    const s = ((performance.now() - t1) / 1000).toFixed(1);
+    console.log(`  λ=${p.l2.toExponential(0).padEnd(6)} train ${(100 * p.trainAccuracy).toFixed(2)}%  validation ${(100 * p.validationAccuracy).toFixed(2)}%  ${p.iterations} iterations${p.converged ? "" : " (not converged)"}  [${s} s]`);
+  },
+});
 const tFit = (performance.now() - t1) / 1000;
-for (const p of fit.grid) {
-  console.log(`  λ=${p.l2.toExponential(0).padEnd(6)} train ${(100 * p.trainAccuracy).toFixed(2)}%  validation ${(100 * p.validationAccuracy).toFixed(2)}%  ${p.iterations} iterations${p.converged ? "" : " (not converged)"}`);
-}
 const testAccuracy = fit.probe.accuracy(xTest, test.labels!);
 console.log(`chosen λ = ${fit.l2} (validation ${(100 * fit.validationAccuracy).toFixed(2)}%); refit on all ${xTrain.size(0)}: ${fit.iterations} iterations${fit.converged ? "" : " (not converged)"}, loss ${fit.loss.toFixed(6)}`);
 console.log(`train ${(100 * fit.trainAccuracy).toFixed(2)}%  validation ${(100 * fit.validationAccuracy).toFixed(2)}%  test ${(100 * testAccuracy).toFixed(2)}%  (published: ~84% for logistic regression on pixels)`);
