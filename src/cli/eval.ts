@@ -49,6 +49,7 @@ const SAMPLING: OptionTable = {
 const FID: OptionTable = {
   "fid-samples": { type: "string", value: "N", default: String(d.fidSamples), help: "FID/KID: samples compared with as many test images (0: skip)" },
   "fid-net": { type: "string", value: "DIR", help: "FID feature CNN folder (default fid-nets/<dataset>, trained there when missing)" },
+  "fid-net-train-images": { type: "string", value: "N", help: "when the FID CNN must be trained: use the first N training images (default: all)" },
   inception: { type: "string", value: "PATH", help: "also FID/KID in the features of this TorchScript Inception-v3 (clean-fid's inception-2015-12-05.pt)" },
   "kid-subsets": { type: "string", value: "N", default: String(d.kidSubsets), help: "KID: random subsets averaged" },
   "kid-subset-size": { type: "string", value: "N", default: String(d.kidSubsetSize), help: "KID: images per subset (capped at the sample count)" },
@@ -121,6 +122,7 @@ export function settingsFromOptions(values: Record<string, string | boolean | un
   set("completionRows", int("rows", 0));
   set("fidSamples", int("fid-samples", 0));
   set("fidNet", str("fid-net"));
+  set("fidNetTrainImages", int("fid-net-train-images", 10));
   set("inception", str("inception"));
   set("kidSubsets", int("kid-subsets", 1));
   set("kidSubsetSize", int("kid-subset-size", 2));

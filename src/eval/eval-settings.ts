@@ -34,6 +34,8 @@ export interface EvalSettings {
   fidSamples: number;
   /** Folder of the FID feature CNN (`gcrl fid-net train`); null: fid-nets/<dataset>. Trained there when it holds none. */
   fidNet: string | null;
+  /** Training images the FID CNN learns from when it has to be trained (null: the whole training split). */
+  fidNetTrainImages: number | null;
   /** A TorchScript Inception-v3 (clean-fid's inception-2015-12-05.pt): FID/KID also in its features. */
   inception: string | null;
   /** KID subsets and subset size (clean-fid: 100 × 1000, capped at the sample count). */
@@ -70,6 +72,7 @@ export const EVAL_DEFAULTS: Readonly<EvalSettings> = Object.freeze({
   completionSamples: 4,
   fidSamples: 1000,
   fidNet: null,
+  fidNetTrainImages: null,
   inception: null,
   kidSubsets: 100,
   kidSubsetSize: 1000,

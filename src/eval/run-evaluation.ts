@@ -424,20 +424,37 @@ export class RunEvaluation {
 
   /** The FID CNN in settings.fidNet (default fid-nets/<dataset>), trained there first when the folder has none. */
   async #fidNet(): Promise<{ net: FidNet; info: string }> {
-    const dataset = this.run.config.data.name;
-    const dir = this.settings.fidNet ?? join("fid-nets", dataset.replace(/[^A-Za-z0-9._-]+/g, "_"));
+    const data = this.run.config.data;
+    const classes = data.classes !== null ? `-classes-${data.classes.join("+")}` : "";
+    const dir = this.settings.fidNet ?? join("fid-nets", `${data.name}${classes}`.replace(/[^A-Za-z0-9._+-]+/g, "_"));
     if (!existsSync(join(dir, "fid-net.json"))) {
-      this.log(`fid-net: none in ${dir}; training one on ${dataset} (once; later evaluations reuse it)`);
-      const train = await this.split("train");
-      const test = await this.split("test");
-      const result = trainFidNet(train.set, test.set, { seed: this.settings.seed, onProgress: (m) => this.log(`  fid-net: ${m}`) });
-      saveFidNet(dir, result.net, { dataset, testAccuracy: result.testAccuracy, epochs: result.epochs });
-      this.log(`fid-net: test accuracy ${(100 * result.testAccuracy).toFixed(2)}%, saved in ${dir}`);
-      result.net.dispose();
+      // The whole training split (of the run's classes) unless fidNetTrainImages limits it — not the
+      // evaluation's trainImages: the network is saved and shared by every later evaluation.
+      const limit = this.settings.fidNetTrainImages;
+      this.log(`fid-net: none in ${dir}; training one on ${limit === null ? "all" : `the first ${limit}`} of ${data.name}'s training split (once; later evaluations reuse it)`);
+      const spec = (split: DatasetSplit): DatasetSpec => ({
+        name: data.name,
+        split,
+        ...(data.dataDir !== null ? { dataDir: data.dataDir } : {}),
+        ...(data.classes !== null ? { classes: data.classes } : {}),
+        ...(limit !== null ? { limit } : {}),
+      });
+      const train = await loadDataset(spec("train"));
+      const test = await loadDataset(spec("test"));
+      try {
+        const result = trainFidNet(train, test, { seed: this.settings.seed, onProgress: (m) => this.log(`  fid-net: ${m}`) });
+        saveFidNet(dir, result.net, { dataset: data.name, testAccuracy: result.testAccuracy, epochs: result.epochs, trainImages: setSize(train), testImages: setSize(test) });
+        this.log(`fid-net: test accuracy ${(100 * result.testAccuracy).toFixed(2)}%, saved in ${dir}`);
+        result.net.dispose();
+      } finally {
+        disposeSet(train);
+        disposeSet(test);
+      }
     }
     const { net, info } = loadFidNet(dir);
     return { net, info: `${dir} (CNN, test accuracy ${(100 * info.testAccuracy).toFixed(2)}% on ${info.dataset})` };
   }
+
 
   // ---- OOD ------------------------------------------------------------------------------------
 

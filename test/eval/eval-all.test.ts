@@ -31,6 +31,7 @@ const SETTINGS: Partial<EvalSettings> = {
   completionSamples: 2,
   oodImages: 100,
   ood: "mnist-digits",
+  fidNetTrainImages: 500,
 };
 
 async function tinyRun(name: string, mode: "gcrl" | "simclr"): Promise<string> {

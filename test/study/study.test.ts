@@ -42,6 +42,7 @@ function settings(patch: (s: StudySettings) => void = () => {}): StudySettings {
       oodImages: 60,
       ood: "mnist-digits",
       fidNet: join(folder.dir, "fid-net"),
+      fidNetTrainImages: 500,
     },
   };
   patch(s);
