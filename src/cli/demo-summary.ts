@@ -1,0 +1,26 @@
+// The demo's closing lines: the headline numbers of its eval.json and where the report is.
+import { join } from "node:path";
+import { formatDuration } from "../train/progress.ts";
+import { isNotApplicable } from "../eval/run-evaluation.ts";
+import type { EvalReport } from "../eval/eval-report.ts";
+import { textTable } from "./eval-print.ts";
+
+export function demoSummary(r: EvalReport, out: string, seconds: number): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const rows: (string | number | null)[][] = [
+    ["linear probe, test accuracy", isNotApplicable(r.probe) ? null : pct(r.probe.testAccuracy), "raw-pixel logistic regression: ~84% (literature)"],
+    [`kNN (k ${r.settings.knnK}, T ${r.settings.knnTemperature}), test accuracy`, isNotApplicable(r.knn) ? null : pct(r.knn.accuracy), "chance 10%"],
+    ["test NLL, bits/dim (palette)", isNotApplicable(r.likelihood) ? null : r.likelihood.testBitsPerDim.toFixed(3), "uniform guess: 4.000"],
+  ];
+  if (Array.isArray(r.fid)) for (const f of r.fid) rows.push([`FID (${f.network}, ${f.samples} samples)`, f.fid.toFixed(2), `real train vs test: ${f.fidTrainVsTest.toFixed(2)}`]);
+  if (!isNotApplicable(r.ood)) {
+    for (const s of r.ood.scores) rows.push([`OOD AUROC, ${s.name}`, isNotApplicable(s.metrics) ? null : s.metrics.auroc.toFixed(3), s.supervised ? "supervised" : "unsupervised"]);
+  }
+  return [
+    `gcrl demo: done in ${formatDuration(seconds)}. Headline numbers (${r.run.dataset}${isNotApplicable(r.ood) ? "" : ` vs ${r.ood.outDataset.split(" (")[0]} as OOD`}):`,
+    textTable(["metric", "value", "for reference"], rows),
+    "",
+    `report: ${join(out, "report.html")} (and report.md); every number: ${join(out, "eval.json")}`,
+    `compare with iGPT and SimCLR: gcrl study --budget 30m --out studies/fmnist`,
+  ].join("\n");
+}
