@@ -111,7 +111,7 @@ export async function writeOodFigures(ood: OodScores, dir: string): Promise<{ hi
         const m = results.get(name);
         return { label: name, fpr: s.roc.fpr, tpr: s.roc.tpr, ...(m && !isNotApplicable(m) ? { auroc: m.auroc } : {}) };
       }),
-      { title: `ROC, ${supervised ? "supervised" : "unsupervised"} scores (${shortName(ood.inDataset)} vs ${shortName(ood.outDataset)})` },
+      { title: `ROC of the ${supervised ? "supervised" : "unsupervised"} scores` },
     );
     await writeSvgPng(path, svg);
     roc.push(path);
@@ -339,9 +339,9 @@ export function reportDocument(r: EvalReport, figures: FigurePaths): ReportDocum
     blocks.push({
       kind: "table",
       caption: "FID and KID (lower is better), in palette space: samples and real images both painted with the run's palette. 'train vs test' is the same distance between real training and test images at the same count: the floor at this sample size.",
-      header: ["features", "samples", "FID", "FID train vs test", "KID (×10³)", "KID train vs test (×10³)"],
+      header: ["features", "samples", "FID", "FID train vs test", "KID", "KID train vs test"],
       align: ["left", "right", "right", "right", "right", "right"],
-      rows: r.fid.map((f) => [f.networkInfo, f.samples, f.fid.toFixed(3), f.fidTrainVsTest.toFixed(3), `${(1e3 * f.kid.mean).toFixed(3)} ± ${(1e3 * f.kid.std).toFixed(3)}`, `${(1e3 * f.kidTrainVsTest.mean).toFixed(3)} ± ${(1e3 * f.kidTrainVsTest.std).toFixed(3)}`]),
+      rows: r.fid.map((f) => [f.networkInfo, f.samples, f.fid.toFixed(3), f.fidTrainVsTest.toFixed(3), kidText(f.kid), kidText(f.kidTrainVsTest)]),
     });
   } else blocks.push({ kind: "paragraph", text: `FID: n/a (${r.fid.na}).` });
 
@@ -383,6 +383,11 @@ export function reportDocument(r: EvalReport, figures: FigurePaths): ReportDocum
   blocks.push({ kind: "code", text: JSON.stringify(r.settings, null, 2) });
   blocks.push({ kind: "table", header: ["stage", "seconds"], align: ["left", "right"], rows: Object.entries(r.seconds).map(([k, v]) => [k, v.toFixed(1)]) });
   return { title: `gcrl evaluation: ${r.run.mode} on ${r.run.dataset}`, blocks };
+}
+
+/** KID mean ± std over its subsets (std 0 when one subset covers every sample). */
+function kidText(k: { mean: number; std: number; subsets: number; subsetSize: number }): string {
+  return `${k.mean.toPrecision(4)} ± ${k.std.toPrecision(2)} (${k.subsets} × ${k.subsetSize})`;
 }
 
 function pct(x: number): string {
