@@ -5,6 +5,10 @@
 // and the time.
 //
 //   node --import tsx bench/probe-pixels.ts [--train N] [--test N] [--grid 1e-4,1e-3]
+//
+// Measured (60,000 / 10,000, default grid, 2 shared cores under load from other jobs): λ = 1e-3
+// chosen (validation 85.55%), train 87.77%, test 84.74%, 944 s; the refit stopped at its 1000
+// iterations (loss 0.370993), the grid's fits converged in 49–498 iterations.
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { getNumThreads, tidy, keep, type Tensor } from "../src/torch/index.ts";

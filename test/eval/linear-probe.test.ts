@@ -9,7 +9,7 @@
 // * λ selection: ties go to the larger λ; grid reported ascending; absent classes;
 // * the stratified split: per-class counts, disjoint, reproducible, seed-dependent;
 // * the sanity anchor: raw pixels of Fashion-MNIST (6,000 train / 2,000 test) → test accuracy in
-//   [0.82, 0.87] (measured 0.8455 here; the published figure for logistic regression on the full
+//   [0.82, 0.87] (measured 0.848 at λ = 0.01, 14 s; the published figure for logistic regression on the full
 //   60k is ~84%);
 // * bad input → errors naming the argument.
 import { test } from "node:test";
