@@ -83,3 +83,9 @@ export async function runCommand(command: string, body: () => Promise<number | v
     throw err;
   }
 }
+
+/** A dataset split option value (train, test or all), or a UsageError naming the option. */
+export function splitOption(name: string, value: string): "train" | "test" | "all" {
+  if (value !== "train" && value !== "test" && value !== "all") throw new UsageError(`--${name}: expected train, test or all, got '${value}'`);
+  return value;
+}

@@ -9,7 +9,7 @@ import { disposeSet, imageShape, type ImageSet } from "../data/image-set.ts";
 import { completeTokens, completionGridRows } from "../eval/sampling.ts";
 import { imageGrid } from "../report/grid.ts";
 import { writePng } from "../report/png.ts";
-import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
+import { helpText, intOption, parseOptions, runCommand, splitOption, UsageError, type OptionTable } from "./args.ts";
 import { SAMPLING_OPTIONS, loadSamplingRun, parseSampling, rowProgress } from "./sampling-options.ts";
 
 const OPTIONS = {
@@ -37,7 +37,7 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const o = parsed.values;
-    if (o.split !== "train" && o.split !== "test" && o.split !== "all") throw new UsageError(`--split: expected train, test or all, got '${o.split}'`);
+    const split = splitOption("split", o.split);
     const n = intOption("n", o.n, 1, 10_000);
     const samples = intOption("samples", o.samples, 1, 1024);
     const scale = intOption("scale", o.scale, 1, 32);
@@ -55,7 +55,7 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`--data: ${(err as Error).message}`);
       }
       const dataDir = o["data-dir"] ?? (name === loaded.config.data.name ? loaded.config.data.dataDir : null);
-      set = await loadDataset({ name, split: o.split, limit: n, ...(dataDir !== null ? { dataDir } : {}) });
+      set = await loadDataset({ name, split, limit: n, ...(dataDir !== null ? { dataDir } : {}) });
       const [sh, sw, sc] = imageShape(set);
       if (sh !== h || sw !== w || sc !== palette.channels) {
         throw new UsageError(`--data ${name}: its images are ${sh}×${sw}×${sc}, but the model of ${loaded.dir} takes ${h}×${w}×${palette.channels} images`);

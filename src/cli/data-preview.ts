@@ -6,7 +6,7 @@ import { previewRows } from "../data/preview.ts";
 import { imageGrid } from "../report/grid.ts";
 import { writePng } from "../report/png.ts";
 import { disposeSet, imageShape } from "../data/image-set.ts";
-import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
+import { helpText, intOption, parseOptions, runCommand, splitOption, type OptionTable } from "./args.ts";
 
 const OPTIONS = {
   data: { type: "string", default: "fashion-mnist", value: "NAME", help: "dataset: fashion-mnist, mnist, mnist-digits, cifar10, cifar100, or folder:PATH" },
@@ -33,13 +33,13 @@ export async function run(argv: string[]): Promise<number> {
       return 0;
     }
     const o = parsed.values;
-    if (o.split !== "train" && o.split !== "test" && o.split !== "all") throw new UsageError(`--split: expected train, test or all, got '${o.split}'`);
+    const split = splitOption("split", o.split);
     const n = intOption("n", o.n, 1, 256);
     const seed = intOption("seed", o.seed, 0);
     const fitImages = intOption("fit-images", o["fit-images"], 1);
     const scale = intOption("scale", o.scale, 1, 32);
     datasetInfo(o.data); // unknown names fail here with the list of known ones
-    const set = await loadDataset({ name: o.data, split: o.split, ...(o["data-dir"] ? { dataDir: o["data-dir"] } : {}) });
+    const set = await loadDataset({ name: o.data, split, ...(o["data-dir"] ? { dataDir: o["data-dir"] } : {}) });
     const [h, w, c] = imageShape(set);
     const k = o.k === undefined ? defaultPaletteSize(c === 1 ? 1 : 3) : intOption("k", o.k, 2, 4096);
     const fitSet = set.images.narrow(0, 0, Math.min(fitImages, set.images.size(0)));

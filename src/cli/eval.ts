@@ -3,7 +3,7 @@
 // eval.json, report.md, report.html and eval/*.png into the run folder. Features and likelihoods are
 // cached in <run>/cache/, so running several subcommands one after the other encodes once.
 import { join } from "node:path";
-import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
+import { helpText, intOption, parseOptions, runCommand, splitOption, UsageError, type OptionTable } from "./args.ts";
 import type { EvalSettings } from "../eval/eval-settings.ts";
 import { EVAL_DEFAULTS } from "../eval/eval-settings.ts";
 
@@ -129,10 +129,7 @@ export function settingsFromOptions(values: Record<string, string | boolean | un
   set("ood", str("out"));
   set("oodDataDir", str("out-dir"));
   const split = str("out-split");
-  if (split !== undefined) {
-    if (split !== "train" && split !== "test" && split !== "all") throw new UsageError(`--out-split: expected train, test or all, got '${split}'`);
-    s.oodSplit = split;
-  }
+  if (split !== undefined) s.oodSplit = splitOption("out-split", split);
   set("oodImages", int("out-images", 1));
   const c = str("compressor");
   if (c !== undefined) {

@@ -262,15 +262,19 @@ export class RunEvaluation {
 
   // ---- discriminative -------------------------------------------------------------------------
 
-  /** The linear probe, fitted once (L2 chosen on a held-out part of the training features). */
-  async probe(): Promise<ProbeResult> {
-    if (this.#probe) return this.#probe.result;
+  /** Both in-distribution splits (labels required) and their features. */
+  async #labelledFeatures(): Promise<{ train: LoadedSplit; test: LoadedSplit; trainFeatures: Tensor; testFeatures: Tensor }> {
     const train = await this.split("train");
     const test = await this.split("test");
     requireLabels(train.set);
     requireLabels(test.set);
-    const trainFeatures = await this.features("train");
-    const testFeatures = await this.features("test");
+    return { train, test, trainFeatures: await this.features("train"), testFeatures: await this.features("test") };
+  }
+
+  /** The linear probe, fitted once (L2 chosen on a held-out part of the training features). */
+  async probe(): Promise<ProbeResult> {
+    if (this.#probe) return this.#probe.result;
+    const { train, test, trainFeatures, testFeatures } = await this.#labelledFeatures();
     const fit = this.#timed("linear probe", () =>
       fitLinearProbe(trainFeatures, train.set.labels!, {
         validationFraction: this.settings.probeValidationFraction,
@@ -295,12 +299,7 @@ export class RunEvaluation {
   }
 
   async knn(): Promise<KnnResult> {
-    const train = await this.split("train");
-    const test = await this.split("test");
-    requireLabels(train.set);
-    requireLabels(test.set);
-    const trainFeatures = await this.features("train");
-    const testFeatures = await this.features("test");
+    const { train, test, trainFeatures, testFeatures } = await this.#labelledFeatures();
     const { knnK: k, knnTemperature: temperature } = this.settings;
     const accuracy = this.#timed("kNN", () =>
       knnAccuracy(trainFeatures, train.set.labels!, testFeatures, test.set.labels!, { k, temperature, numClasses: numClasses(train.set, test.set) }),
