@@ -37,3 +37,7 @@ export { histogramSvg, rocSvg, lineChartSvg } from "./report/chart-svg.ts";
 export { writeSvgPng } from "./report/svg-png.ts";
 export { toMarkdown, toHtml, writeReport, type Block, type ReportDocument } from "./report/document.ts";
 export { checkHtmlInBrowser, findChromium, type BrowserCheckResult } from "./report/browser-check.ts";
+// The study (docs/study.md): GCRL vs iGPT vs SimCLR with one budget, and sweeps.
+export { runStudy, StudyError, type StudyOptions, type StudyResult, type StudyState } from "./study/study-runner.ts";
+export { planStudy, parseDuration, STUDY_EVAL_DEFAULTS, STUDY_MODES, type StudySettings, type StudyRunPlan, type StudySweep } from "./study/study-plan.ts";
+export { writeStudyReport, type StudyReport, type StudyRow } from "./study/study-report.ts";
