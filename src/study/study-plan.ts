@@ -60,7 +60,7 @@ export function describeBudget(b: BudgetSection): string {
   if (b.minutes !== null) parts.push(`${Number(b.minutes.toFixed(2))} min`);
   if (b.steps !== null) parts.push(`${b.steps} steps`);
   if (b.epochs !== null) parts.push(`${b.epochs} epochs`);
-  return `${parts.join(" or ")} per run (the first limit reached)`;
+  return `${parts.join(" or ")} per run${parts.length > 1 ? " (the first limit reached)" : ""}`;
 }
 
 function label(x: number): string {

@@ -147,7 +147,8 @@ export function studyDocumentBlocks(report: StudyReport, plans: StudyRunPlan[], 
     caption: "Best of each column in bold. Probe and kNN: test accuracy on r(x). Bits/dim: palette space. FID: samples vs test images in the in-distribution CNN's features (lower is better). AUROC: OOD = positive, higher score = more OOD.",
   });
   const reasons = new Map<string, string[]>();
-  for (const r of rows) for (const [col, why] of Object.entries(r.na)) reasons.set(`${why}`, [...(reasons.get(why) ?? []), `${r.id} ${col.replace("auroc:", "AUROC ")}`]);
+  const headerOf = (col: string): string => (col.startsWith("auroc:") ? `AUROC ${col.slice(6)}` : ({ probe: "linear probe", knn: "kNN", bitsPerDim: "test bits/dim", fid: "FID" } as Record<string, string>)[col] ?? col);
+  for (const r of rows) for (const [col, why] of Object.entries(r.na)) reasons.set(why, [...(reasons.get(why) ?? []), `${r.id} ${headerOf(col)}`]);
   if (reasons.size > 0) blocks.push({ kind: "list", items: [...reasons].map(([why, where]) => `n/a — ${why}: ${where.join(", ")}`) });
   const floor = rows.find((r) => r.fidFloor !== null)?.fidFloor;
   if (floor !== undefined && floor !== null) blocks.push({ kind: "paragraph", text: `FID floor at this sample size (real training vs test images): ${floor.toFixed(2)}.` });
