@@ -62,6 +62,22 @@ export function parseOptions<T extends OptionTable>(
   return { values: values as ParsedOptions<T>, positionals: parsed.positionals };
 }
 
+/**
+ * parseOptions for a command: on --help prints helpText(usage, description, options) and returns
+ * null (the command then exits 0).
+ */
+export function parseCommandLine<T extends OptionTable>(
+  argv: string[],
+  options: T,
+  usage: string,
+  description: string,
+  maxPositionals = 0,
+): { values: ParsedOptions<T>; positionals: string[] } | null {
+  const parsed = parseOptions(argv, options, maxPositionals);
+  if (parsed === null) console.log(helpText(usage, description, options));
+  return parsed;
+}
+
 /** An integer option value within [min, max], or a UsageError naming the option. */
 export function intOption(name: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);

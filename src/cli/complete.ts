@@ -9,7 +9,7 @@ import { disposeSet, imageShape, type ImageSet } from "../data/image-set.ts";
 import { completeTokens, completionGridRows } from "../eval/sampling.ts";
 import { imageGrid } from "../report/grid.ts";
 import { writePng } from "../report/png.ts";
-import { helpText, intOption, parseOptions, runCommand, splitOption, UsageError, type OptionTable } from "./args.ts";
+import { intOption, parseCommandLine, runCommand, splitOption, UsageError, type OptionTable } from "./args.ts";
 import { SAMPLING_OPTIONS, loadSamplingRun, parseSampling, rowProgress } from "./sampling-options.ts";
 
 const OPTIONS = {
@@ -31,11 +31,8 @@ one line per image: original (quantized) | masked (the rows it did not see paint
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand("complete", async () => {
-    const parsed = parseOptions(argv, OPTIONS);
-    if (parsed === null) {
-      console.log(helpText(USAGE, DESCRIPTION, OPTIONS));
-      return 0;
-    }
+    const parsed = parseCommandLine(argv, OPTIONS, USAGE, DESCRIPTION);
+    if (parsed === null) return 0;
     const o = parsed.values;
     const split = splitOption("split", o.split);
     const n = intOption("n", o.n, 1, 10_000);

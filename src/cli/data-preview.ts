@@ -6,7 +6,7 @@ import { previewRows } from "../data/preview.ts";
 import { imageGrid } from "../report/grid.ts";
 import { writePng } from "../report/png.ts";
 import { disposeSet, imageShape } from "../data/image-set.ts";
-import { helpText, intOption, parseOptions, runCommand, splitOption, type OptionTable } from "./args.ts";
+import { intOption, parseCommandLine, runCommand, splitOption, type OptionTable } from "./args.ts";
 
 const OPTIONS = {
   data: { type: "string", default: "fashion-mnist", value: "NAME", help: "dataset: fashion-mnist, mnist, mnist-digits, cifar10, cifar100, or folder:PATH" },
@@ -27,11 +27,8 @@ the weak and strong augmented views after quantization (what the model is traine
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand("data preview", async () => {
-    const parsed = parseOptions(argv, OPTIONS);
-    if (parsed === null) {
-      console.log(helpText(USAGE, DESCRIPTION, OPTIONS));
-      return 0;
-    }
+    const parsed = parseCommandLine(argv, OPTIONS, USAGE, DESCRIPTION);
+    if (parsed === null) return 0;
     const o = parsed.values;
     const split = splitOption("split", o.split);
     const n = intOption("n", o.n, 1, 256);

@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import { loadRunConfigFile, applyOverrides } from "../train/run-config-validate.ts";
 import { formatDuration } from "../train/progress.ts";
 import { readRunConfigFile } from "../train/trainer.ts";
-import { helpText, intOption, parseOptions, runCommand, type OptionTable } from "./args.ts";
+import { intOption, parseCommandLine, runCommand, type OptionTable } from "./args.ts";
 import type { EvalSettings } from "../eval/eval-settings.ts";
 import { defaultRunFolder, trainUntilSignalled } from "./train.ts";
 
@@ -49,11 +49,8 @@ const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand("demo", async () => {
-    const parsed = parseOptions(argv, OPTIONS);
-    if (parsed === null) {
-      console.log(helpText(USAGE, DESCRIPTION, OPTIONS));
-      return 0;
-    }
+    const parsed = parseCommandLine(argv, OPTIONS, USAGE, DESCRIPTION);
+    if (parsed === null) return 0;
     let config = loadRunConfigFile(DEMO_CONFIG);
     config = applyOverrides(config, { steps: String(intOption("steps", parsed.values.steps, 1)) });
     const out = parsed.values.out ?? defaultRunFolder(config, new Date(), "demo");

@@ -3,7 +3,7 @@
 // eval.json, report.md, report.html and eval/*.png into the run folder. Features and likelihoods are
 // cached in <run>/cache/, so running several subcommands one after the other encodes once.
 import { join } from "node:path";
-import { helpText, intOption, parseOptions, runCommand, splitOption, UsageError, type OptionTable } from "./args.ts";
+import { intOption, parseCommandLine, runCommand, splitOption, UsageError, type OptionTable } from "./args.ts";
 import type { EvalSettings } from "../eval/eval-settings.ts";
 import { EVAL_DEFAULTS } from "../eval/eval-settings.ts";
 
@@ -153,11 +153,8 @@ export async function run(argv: string[]): Promise<number> {
   const subcommand = sub as Subcommand;
   return runCommand(`eval ${subcommand}`, async () => {
     const table = TABLES[subcommand];
-    const parsed = parseOptions(rest, table);
-    if (parsed === null) {
-      console.log(helpText(`gcrl eval ${subcommand} --run DIR [options]`, SUMMARIES[subcommand], table));
-      return 0;
-    }
+    const parsed = parseCommandLine(rest, table, `gcrl eval ${subcommand} --run DIR [options]`, SUMMARIES[subcommand]);
+    if (parsed === null) return 0;
     const values = parsed.values as Record<string, string | boolean | undefined>;
     if (typeof values.run !== "string") throw new UsageError("--run DIR is required (a folder written by `gcrl train`)");
     const settings = settingsFromOptions(values);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { datasetInfo, loadDataset } from "../data/datasets/index.ts";
 import { disposeSet, imageShape, setSize } from "../data/image-set.ts";
 import { FID_NET_DEFAULTS, FID_NET_FILES, saveFidNet, trainFidNet } from "../eval/fid-net.ts";
-import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
+import { intOption, parseCommandLine, runCommand, UsageError, type OptionTable } from "./args.ts";
 
 const OPTIONS = {
   data: { type: "string", default: "fashion-mnist", value: "NAME", help: "labelled dataset: fashion-mnist, mnist, mnist-digits, cifar10, cifar100, or folder:PATH" },
@@ -44,11 +44,8 @@ function positiveNumber(name: string, value: string): number {
 
 async function train(argv: string[]): Promise<number> {
   return runCommand("fid-net train", async () => {
-    const parsed = parseOptions(argv, OPTIONS);
-    if (parsed === null) {
-      console.log(helpText(USAGE, DESCRIPTION, OPTIONS));
-      return 0;
-    }
+    const parsed = parseCommandLine(argv, OPTIONS, USAGE, DESCRIPTION);
+    if (parsed === null) return 0;
     const o = parsed.values;
     const epochs = intOption("epochs", o.epochs, 1, 1000);
     const batchSize = intOption("batch-size", o["batch-size"], 1, 65536);

@@ -6,7 +6,7 @@ import { tidy, type Tensor } from "../torch/index.ts";
 import { sampleTokens } from "../eval/sampling.ts";
 import { imageGrid } from "../report/grid.ts";
 import { writePng } from "../report/png.ts";
-import { helpText, intOption, parseOptions, runCommand, type OptionTable } from "./args.ts";
+import { intOption, parseCommandLine, runCommand, type OptionTable } from "./args.ts";
 import { SAMPLING_OPTIONS, loadSamplingRun, parseSampling, rowProgress } from "./sampling-options.ts";
 
 const OPTIONS = {
@@ -25,11 +25,8 @@ same pictures.`;
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand("sample", async () => {
-    const parsed = parseOptions(argv, OPTIONS);
-    if (parsed === null) {
-      console.log(helpText(USAGE, DESCRIPTION, OPTIONS));
-      return 0;
-    }
+    const parsed = parseCommandLine(argv, OPTIONS, USAGE, DESCRIPTION);
+    if (parsed === null) return 0;
     const o = parsed.values;
     const n = intOption("n", o.n, 1, 100_000);
     const perRow = intOption("per-row", o["per-row"], 1, 1024);

@@ -4,7 +4,7 @@
 // step in flight finishes and is checkpointed) and run the same command again to continue.
 import { RUN_DEFAULTS, type RunConfig } from "../train/run-config.ts";
 import type { ObjectiveMode } from "../train/objectives.ts";
-import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
+import { intOption, parseCommandLine, runCommand, UsageError, type OptionTable } from "./args.ts";
 import { settingsFromOptions } from "./eval.ts";
 
 const OPTIONS = {
@@ -41,11 +41,8 @@ function numberList(name: string, text: string | undefined): number[] | null {
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand("study", async () => {
-    const parsed = parseOptions(argv, OPTIONS);
-    if (parsed === null) {
-      console.log(helpText("gcrl study --out DIR (--budget TIME | --steps N | --epochs N) [options]", DESCRIPTION, OPTIONS));
-      return 0;
-    }
+    const parsed = parseCommandLine(argv, OPTIONS, "gcrl study --out DIR (--budget TIME | --steps N | --epochs N) [options]", DESCRIPTION);
+    if (parsed === null) return 0;
     const v = parsed.values;
     if (v.out === undefined) throw new UsageError("--out DIR is required (the study folder)");
     const { parseDuration } = await import("../study/study-plan.ts");
