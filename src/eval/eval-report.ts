@@ -21,6 +21,7 @@ import type { OodMetrics } from "./ood-metrics.ts";
 import type { EvalSettings } from "./eval-settings.ts";
 import {
   OOD_SCORE_INFO,
+  NotApplicableError,
   isNotApplicable,
   type FidResult,
   type KnnResult,
@@ -77,6 +78,10 @@ async function stage<T>(name: string, seconds: Record<string, number>, log: (s: 
     const out = await f();
     if (isNotApplicable(out)) log(`${name}: n/a (${out.na})`);
     return out;
+  } catch (err) {
+    if (!(err instanceof NotApplicableError)) throw err;
+    log(`${name}: n/a (${err.message})`);
+    return { na: err.message };
   } finally {
     seconds[name] = Math.round((performance.now() - started) / 100) / 10;
   }

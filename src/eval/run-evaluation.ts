@@ -38,6 +38,9 @@ export interface NotApplicable {
   na: string;
 }
 
+/** Thrown by a stage that cannot apply to this run (e.g. a probe without labels); `gcrl eval all` records it as { na }. */
+export class NotApplicableError extends Error {}
+
 export interface ProbeResult {
   trainAccuracy: number;
   validationAccuracy: number;
@@ -427,6 +430,7 @@ export class RunEvaluation {
     const classes = data.classes !== null ? `-classes-${data.classes.join("+")}` : "";
     const dir = this.settings.fidNet ?? join("fid-nets", `${data.name}${classes}`.replace(/[^A-Za-z0-9._+-]+/g, "_"));
     if (!existsSync(join(dir, "fid-net.json"))) {
+      requireLabels((await this.split("train")).set); // the FID CNN is a classifier of the in-distribution classes
       // The whole training split (of the run's classes) unless fidNetTrainImages limits it — not the
       // evaluation's trainImages: the network is saved and shared by every later evaluation.
       const limit = this.settings.fidNetTrainImages;
@@ -583,7 +587,7 @@ function seconds(started: number): string {
 }
 
 function requireLabels(set: ImageSet): void {
-  if (set.labels === null) throw new Error(`${set.source}: has no labels; the linear probe and kNN need labelled images`);
+  if (set.labels === null) throw new NotApplicableError(`${set.source} has no labels (the linear probe and kNN need labelled images)`);
 }
 
 /** Classes of the probe: the dataset's class list when known, else 1 + the largest label seen. */

@@ -5,7 +5,9 @@
 // Chromium is installed) that report.html loads every image without console errors.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import sharp from "sharp";
+import { Rng } from "../../src/data/rng.ts";
 import { join } from "node:path";
 import { train } from "../../src/train/trainer.ts";
 import { RunEvaluation, isNotApplicable } from "../../src/eval/run-evaluation.ts";
@@ -144,4 +146,41 @@ test("report.html opens in headless Chromium with every image loaded and no cons
   assert.ok(result.images.length >= 5, `only ${result.images.length} images`);
   for (const img of result.images) assert.ok(img.loaded, `image did not load: ${img.src}`);
   assert.ok(result.ok);
+});
+
+test("eval all on a run trained on an unlabelled image folder: probe, kNN, FID and OOD are n/a with reasons", { timeout: 300_000 }, async () => {
+  // 40 random 8×8 PNGs (gray values; sharp stores them as RGB) in a flat folder: a dataset without labels or OOD partner.
+  const images = join(folder.dir, "flat");
+  mkdirSync(images);
+  const rng = new Rng(7);
+  for (let i = 0; i < 40; i++) {
+    const pixels = Buffer.from(Array.from({ length: 64 }, () => Math.floor(rng.next() * 256)));
+    await sharp(pixels, { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(join(images, `img${String(i).padStart(2, "0")}.png`));
+  }
+  const dir = join(folder.dir, "unlabelled");
+  await train(
+    tinyConfig((c) => {
+      c.data = { ...c.data, name: `folder:${images}`, limit: null, evalImages: 8 };
+      c.palette.k = 16;
+      c.budget.steps = 2;
+      c.train.evalEvery = 0;
+    }),
+    { out: dir, log: null },
+  );
+  const ev = RunEvaluation.open(dir, { batchSize: 16, samples: 4, fidSamples: 8, kidSubsets: 2, kidSubsetSize: 4, completionImages: 1, completionSamples: 1, likelihoodTrainImages: 8 });
+  let report: EvalReport;
+  try {
+    report = await evaluateAll(ev);
+  } finally {
+    ev.dispose();
+  }
+  checkCells(report, "eval", []);
+  for (const key of ["probe", "knn", "fid"] as const) {
+    const v = report[key];
+    assert.ok(isNotApplicable(v) && /no labels/.test(v.na), `${key}: ${JSON.stringify(v)}`);
+  }
+  assert.ok(isNotApplicable(report.ood) && /no OOD dataset/.test(report.ood.na), JSON.stringify(report.ood));
+  assert.ok(!isNotApplicable(report.likelihood) && Number.isFinite(report.likelihood.testBitsPerDim));
+  assert.ok(!isNotApplicable(report.samples) && !isNotApplicable(report.completions));
+  checkReportFiles(dir);
 });
