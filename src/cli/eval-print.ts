@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { writeSvgPng } from "../report/svg-png.ts";
 import { histogramSvg } from "../report/chart-svg.ts";
 import { evaluateAll, writeOodFigures } from "../eval/eval-report.ts";
-import { isNotApplicable, type RunEvaluation } from "../eval/run-evaluation.ts";
+import { isNotApplicable, mean, type RunEvaluation } from "../eval/run-evaluation.ts";
 
 /** Columns padded to their widest cell; the first column left-aligned, the others right-aligned. */
 export function textTable(header: string[], rows: (string | number | null)[][]): string {
@@ -16,7 +16,12 @@ export function textTable(header: string[], rows: (string | number | null)[][]):
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
-export async function printEvaluation(ev: RunEvaluation, subcommand: string, figureDir: string): Promise<void> {
+export interface PrintOptions {
+  /** `eval likelihood --data NAME`: also score that dataset (RunEvaluation's "ood" split). */
+  scoreOtherData?: boolean;
+}
+
+export async function printEvaluation(ev: RunEvaluation, subcommand: string, figureDir: string, options: PrintOptions = {}): Promise<void> {
   switch (subcommand) {
     case "probe": {
       const p = await ev.probe();
@@ -37,10 +42,20 @@ export async function printEvaluation(ev: RunEvaluation, subcommand: string, fig
         console.log(`likelihood: n/a (${l.na})`);
         return;
       }
-      const path = join(figureDir, "bits-per-dim.png");
-      await writeSvgPng(path, histogramSvg([{ label: "test images", values: await ev.bitsPerDim("test") }], { title: "NLL of the test images (bits/dim, palette space)", xLabel: "bits/dim", density: false }));
+      const series = [{ label: "test images", values: await ev.bitsPerDim("test"), color: "#1f77b4" }];
       console.log(`test NLL ${l.testBitsPerDim.toFixed(4)} bits/dim (palette space, ${l.testImages} images; 5/50/95% quantiles ${l.testQuantiles.map((v) => v.toFixed(3)).join(" / ")})`);
-      console.log(`training images: ${l.trainBitsPerDim.toFixed(4)} bits/dim (first ${l.trainImages}); histogram: ${path}`);
+      console.log(`training images: ${l.trainBitsPerDim.toFixed(4)} bits/dim (first ${l.trainImages})`);
+      if (options.scoreOtherData) {
+        const other = await ev.split("ood");
+        const bits = await ev.bitsPerDim("ood");
+        const sorted = Float64Array.from(bits).sort();
+        const q = (p: number): string => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(3);
+        console.log(`${other.set.source}: ${mean(bits).toFixed(4)} bits/dim (${bits.length} images; 5/50/95% quantiles ${q(0.05)} / ${q(0.5)} / ${q(0.95)})`);
+        series.push({ label: other.set.source.split(" (")[0]!, values: bits, color: "#d62728" });
+      }
+      const path = join(figureDir, options.scoreOtherData ? "bits-per-dim-compared.png" : "bits-per-dim.png");
+      await writeSvgPng(path, histogramSvg(series, { title: "NLL per image (bits/dim, palette space)", xLabel: "bits/dim", density: options.scoreOtherData === true }));
+      console.log(`histogram: ${path}`);
       return;
     }
     case "fid": {

@@ -39,6 +39,10 @@ const KNN: OptionTable = {
 const LIKELIHOOD: OptionTable = {
   "nll-train-images": { type: "string", value: "N", default: String(d.likelihoodTrainImages), help: "training images whose mean bits/dim anchors the typicality score" },
 };
+const LIKELIHOOD_OTHER: OptionTable = {
+  data: { type: "string", value: "NAME", help: "also score this dataset's test split (converted to the run's image size), e.g. mnist-digits" },
+  "data-dir": { type: "string", value: "DIR", help: "folder of that dataset's files (default: its usual place)" },
+};
 const SAMPLING: OptionTable = {
   samples: { type: "string", value: "N", default: String(d.samples), help: "unconditional samples in the report's grid" },
   "sample-temperature": { type: "string", value: "T", default: String(d.temperature), help: "sampling temperature" },
@@ -67,7 +71,7 @@ const OOD: OptionTable = {
 const TABLES: Record<Subcommand, OptionTable> = {
   probe: { ...COMMON, ...PROBE },
   knn: { ...COMMON, ...KNN },
-  likelihood: { ...COMMON, ...LIKELIHOOD },
+  likelihood: { ...COMMON, ...LIKELIHOOD, ...LIKELIHOOD_OTHER },
   fid: { ...COMMON, ...SAMPLING, ...FID },
   ood: { ...COMMON, ...PROBE, ...LIKELIHOOD, ...OOD },
   all: { ...COMMON, ...PROBE, ...KNN, ...LIKELIHOOD, ...SAMPLING, ...FID, ...OOD },
@@ -126,8 +130,8 @@ export function settingsFromOptions(values: Record<string, string | boolean | un
   set("inception", str("inception"));
   set("kidSubsets", int("kid-subsets", 1));
   set("kidSubsetSize", int("kid-subset-size", 2));
-  set("ood", str("out"));
-  set("oodDataDir", str("out-dir"));
+  set("ood", str("out") ?? str("data")); // `eval likelihood --data NAME` scores NAME as the "other" set
+  set("oodDataDir", str("out-dir") ?? str("data-dir"));
   const split = str("out-split");
   if (split !== undefined) s.oodSplit = splitOption("out-split", split);
   set("oodImages", int("out-images", 1));
@@ -167,7 +171,7 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`--in ${values.in}: the run was trained on ${ev.run.config.data.name}; evaluate it on that (or leave --in out)`);
       }
       console.error(`gcrl eval ${subcommand}: ${ev.run.dir} (${ev.mode}, step ${ev.run.step}, ${ev.run.model.describe()})`);
-      await printEvaluation(ev, subcommand, join(ev.run.dir, "eval"));
+      await printEvaluation(ev, subcommand, join(ev.run.dir, "eval"), { scoreOtherData: typeof values.data === "string" });
     } finally {
       ev.dispose();
     }
