@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { writeSvgPng } from "../report/svg-png.ts";
 import { histogramSvg } from "../report/chart-svg.ts";
 import { evaluateAll, writeOodFigures } from "../eval/eval-report.ts";
-import { isNotApplicable, mean, type RunEvaluation } from "../eval/run-evaluation.ts";
+import { isNotApplicable, mean, quantiles, type RunEvaluation } from "../eval/run-evaluation.ts";
 
 /** Columns padded to their widest cell; the first column left-aligned, the others right-aligned. */
 export function textTable(header: string[], rows: (string | number | null)[][]): string {
@@ -48,9 +48,8 @@ export async function printEvaluation(ev: RunEvaluation, subcommand: string, fig
       if (options.scoreOtherData) {
         const other = await ev.split("ood");
         const bits = await ev.bitsPerDim("ood");
-        const sorted = Float64Array.from(bits).sort();
-        const q = (p: number): string => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(3);
-        console.log(`${other.set.source}: ${mean(bits).toFixed(4)} bits/dim (${bits.length} images; 5/50/95% quantiles ${q(0.05)} / ${q(0.5)} / ${q(0.95)})`);
+        const q = quantiles(bits, [0.05, 0.5, 0.95]).map((v) => v.toFixed(3));
+        console.log(`${other.set.source}: ${mean(bits).toFixed(4)} bits/dim (${bits.length} images; 5/50/95% quantiles ${q.join(" / ")})`);
         series.push({ label: other.set.source.split(" (")[0]!, values: bits, color: "#d62728" });
       }
       const path = join(figureDir, options.scoreOtherData ? "bits-per-dim-compared.png" : "bits-per-dim.png");

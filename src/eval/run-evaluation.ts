@@ -316,9 +316,8 @@ export class RunEvaluation {
     if (!this.hasDecoder) return this.noDecoder;
     const test = await this.bitsPerDim("test");
     const train = await this.bitsPerDim("train");
-    const sorted = Float64Array.from(test).sort();
-    const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-    return { testBitsPerDim: mean(test), trainBitsPerDim: mean(train), testImages: test.length, trainImages: train.length, testQuantiles: [q(0.05), q(0.5), q(0.95)] };
+    const [q5, q50, q95] = quantiles(test, [0.05, 0.5, 0.95]);
+    return { testBitsPerDim: mean(test), trainBitsPerDim: mean(train), testImages: test.length, trainImages: train.length, testQuantiles: [q5!, q50!, q95!] };
   }
 
   /** max(samples, fidSamples) unconditional samples (int64 (n, H, W)), cached with their settings. */
@@ -580,6 +579,12 @@ export function mean(values: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < values.length; i++) s += values[i]!;
   return s / values.length;
+}
+
+/** The values at fractions ps of the sorted values (lower element, no interpolation). */
+export function quantiles(values: ArrayLike<number>, ps: readonly number[]): number[] {
+  const sorted = Float64Array.from(values).sort();
+  return ps.map((p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!);
 }
 
 function seconds(started: number): string {

@@ -48,6 +48,16 @@ async function tinyRun(name: string, mode: "gcrl" | "simclr"): Promise<string> {
   return dir;
 }
 
+/** `gcrl eval all` on a run folder, the evaluation disposed afterwards. */
+async function evaluate(dir: string, settings: Partial<EvalSettings>): Promise<EvalReport> {
+  const ev = RunEvaluation.open(dir, settings);
+  try {
+    return await evaluateAll(ev);
+  } finally {
+    ev.dispose();
+  }
+}
+
 /** Every number in the report is finite; every { na } has a non-empty reason. Returns the paths checked. */
 function checkCells(value: unknown, path: string, found: string[]): void {
   if (typeof value === "number") {
@@ -76,12 +86,7 @@ let gcrlDir: string;
 
 test("eval all on a tiny GCRL run: every number finite, report files and images exist", { timeout: 600_000 }, async () => {
   gcrlDir = await tinyRun("gcrl", "gcrl");
-  const ev = RunEvaluation.open(gcrlDir, { ...SETTINGS, fidNet: join(folder.dir, "fid-net") });
-  try {
-    gcrlReport = await evaluateAll(ev);
-  } finally {
-    ev.dispose();
-  }
+  gcrlReport = await evaluate(gcrlDir, { ...SETTINGS, fidNet: join(folder.dir, "fid-net") });
   const found: string[] = [];
   checkCells(gcrlReport, "eval", found);
   assert.ok(!isNotApplicable(gcrlReport.probe) && gcrlReport.probe.testAccuracy > 0.3, "probe on 300 images should beat chance (10%) clearly");
@@ -117,13 +122,7 @@ test("a second evaluation of the same run reads features and bits/dim from the c
 
 test("eval all on a SimCLR run: decoder-based numbers are n/a with a reason, the rest is measured", { timeout: 300_000 }, async () => {
   const dir = await tinyRun("simclr", "simclr");
-  const ev = RunEvaluation.open(dir, { ...SETTINGS, fidNet: join(folder.dir, "fid-net") });
-  let report: EvalReport;
-  try {
-    report = await evaluateAll(ev);
-  } finally {
-    ev.dispose();
-  }
+  const report = await evaluate(dir, { ...SETTINGS, fidNet: join(folder.dir, "fid-net") });
   checkCells(report, "eval", []);
   for (const key of ["likelihood", "samples", "completions", "fid"] as const) {
     const v = report[key];
@@ -167,13 +166,7 @@ test("eval all on a run trained on an unlabelled image folder: probe, kNN, FID a
     }),
     { out: dir, log: null },
   );
-  const ev = RunEvaluation.open(dir, { batchSize: 16, samples: 4, fidSamples: 8, kidSubsets: 2, kidSubsetSize: 4, completionImages: 1, completionSamples: 1, likelihoodTrainImages: 8 });
-  let report: EvalReport;
-  try {
-    report = await evaluateAll(ev);
-  } finally {
-    ev.dispose();
-  }
+  const report = await evaluate(dir, { batchSize: 16, samples: 4, fidSamples: 8, kidSubsets: 2, kidSubsetSize: 4, completionImages: 1, completionSamples: 1, likelihoodTrainImages: 8 });
   checkCells(report, "eval", []);
   for (const key of ["probe", "knn", "fid"] as const) {
     const v = report[key];
