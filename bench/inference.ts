@@ -11,16 +11,9 @@ import { getNumThreads, manualSeed, randint, setNumThreads, withKernels, type Ke
 import { GCRLModel } from "../src/model/index.ts";
 import { passImages } from "../src/eval/image-pass.ts";
 import { trainBenchSetup } from "./train.ts";
+import { envInt } from "./env-int.ts";
 
 const THREADS = 2;
-
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === "") return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name}: expected an integer >= 1, got '${v}'`);
-  return n;
-}
 
 export function benchInference(): void {
   const n = envInt("GCRL_BENCH_INFER_N", 64);

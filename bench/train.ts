@@ -32,6 +32,7 @@ import { GCRLModel, type ModelConfig } from "../src/model/index.ts";
 import { hybridLoss, type ObjectiveMode } from "../src/train/objectives.ts";
 import { datasetInfo, defaultPaletteSize } from "../src/data/datasets/registry.ts";
 import { runPythonJson, pythonTorchAvailable } from "./python.ts";
+import { envInt } from "./env-int.ts";
 
 const THREADS = 2;
 // Warm-up steps before the measured ones, as torch_ref.py: the first step is far slower (first
@@ -180,7 +181,7 @@ class OpProfile {
 }
 
 /** The model, optimizer and token batches of our side, built once; step() runs one training step. */
-function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (path?: KernelPath, precision?: MatmulPrecision, cache?: boolean) => StepTimes; dispose: () => void } {
+function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (path?: KernelPath, precision?: MatmulPrecision, cache?: boolean, blas1?: boolean) => StepTimes; dispose: () => void } {
   manualSeed(0);
   const model = new GCRLModel(setup.model).train();
   const opt = new AdamW(weightDecayGroups(model, setup.optim.weightDecay), { lr: setup.optim.lr, betas: setup.optim.betas, eps: setup.optim.eps });
@@ -188,12 +189,11 @@ function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (path?: K
   const weak = randint(0, k, [setup.batch, h, w]);
   const strong = setup.objective.mode === "igpt" ? null : randint(0, k, [setup.batch, h, w]);
   const blas = blasThreads();
-  const step = (path: KernelPath = "fast", precision: MatmulPrecision = "fp32", cache = path === "fast"): StepTimes => withKernels({ path, precision }, () => {
-    // The trainer runs with the caching allocator and OpenBLAS on one thread on the fast path
-    // (train() wraps itself in withTrainingEngine); the cache stays on between cached steps so they
-    // reuse each other's blocks, as training steps do.
+  const step = (path: KernelPath = "fast", precision: MatmulPrecision = "fp32", cache = path === "fast", blas1 = false): StepTimes => withKernels({ path, precision }, () => {
+    // The trainer runs with the caching allocator (train() wraps itself in withTrainingEngine); the
+    // cache stays on between cached steps so they reuse each other's blocks, as training steps do.
     setCpuCache(cache ? CPU_CACHE_BYTES : 0);
-    if (blas !== null) setBlasThreads(path === "fast" ? 1 : blas);
+    if (blas !== null) setBlasThreads(blas1 ? 1 : blas);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     opt.zeroGrad();
@@ -267,14 +267,6 @@ print(json.dumps({"out": out.getvalue(), "cpu": cpu, "sys": sys_, "maxrss": reso
   return { line, step: Number(match[1]), gflopPerImage: Number(match[2]), cpu: r.cpu, sys: r.sys, maxRssKb: r.maxrss };
 }
 
-const envInt = (name: string, fallback: number): number => {
-  const v = process.env[name];
-  if (v === undefined || v === "") return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-};
-
 /** True when the CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16), per /proc/cpuinfo. */
 function cpuHasBf16(): boolean {
   try {
@@ -332,20 +324,20 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
   };
   const peak32 = matmulPeak(1024, 5);
   const warmups: number[] = [];
-  for (let i = 0; i < WARMUP_STEPS; i++) warmups.push(ours.step("fast").wall, ours.step("fast", "fp32", false).wall, ours.step("reference").wall);
-  console.log(`  (our warm-up steps, fast / fast without the caching allocator / reference path, alternating: ${warmups.map((w) => `${w.toFixed(1)} s`).join(", ")})`);
+  for (let i = 0; i < WARMUP_STEPS; i++) warmups.push(ours.step("fast").wall, ours.step("fast", "fp32", true, true).wall, ours.step("reference").wall);
+  console.log(`  (our warm-up steps, fast / fast with OpenBLAS on 1 thread / reference path, alternating: ${warmups.map((w) => `${w.toFixed(1)} s`).join(", ")})`);
   const fast: StepTimes[] = [];
-  const fastUncached: StepTimes[] = [];
+  const fastBlas1: StepTimes[] = [];
   const reference: StepTimes[] = [];
   const theirs: TorchRefResult[] = [];
   for (let r = 0; r < rounds; r++) {
     // Blocks of consecutive steps per variant: cached steps reuse the previous step's blocks (one
-    // unmeasured step refills the cache the other variants emptied), as in training.
+    // unmeasured step refills the cache the reference variant emptied), as in training.
     ours.step("fast");
     ops.on = profile;
     for (let s = 0; s < steps; s++) fast.push(ours.step("fast"));
     ops.on = false;
-    for (let s = 0; s < steps; s++) fastUncached.push(ours.step("fast", "fp32", false));
+    for (let s = 0; s < steps; s++) fastBlas1.push(ours.step("fast", "fp32", true, true));
     for (let s = 0; s < steps; s++) reference.push(ours.step("reference"));
     if (pythonProblem === null) {
       const t = tryTorchRef(false);
@@ -369,10 +361,10 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
     return imgs;
   };
   console.log(`float32 matmul peak (1024³, best of 5, this run): ${peak32.toFixed(1)} GFLOP/s`);
-  const fastImgs = describe("float32, fast kernels (chunked Linear on 1-thread OpenBLAS, fused attention) + caching allocator: what the trainer runs", fast);
-  const uncachedImgs = describe("float32, fast kernels, default allocator", fastUncached);
+  const fastImgs = describe("float32, fast path (gcrl::linear, fused attention, caching allocator): what the trainer runs", fast);
+  const blas1Imgs = describe("float32, fast path with OpenBLAS on 1 thread (gcrl::linear's parallel chunks)", fastBlas1);
   const refImgs = describe("float32, reference path (aten::linear, matmul/softmax attention, default allocator)", reference);
-  console.log(`ratio fast/reference path: ${(fastImgs / refImgs).toFixed(2)} (images/s, side by side; kernels alone ${(uncachedImgs / refImgs).toFixed(2)}, caching allocator alone ${(fastImgs / uncachedImgs).toFixed(2)})`);
+  console.log(`ratio fast/reference path: ${(fastImgs / refImgs).toFixed(2)} (images/s, side by side); with OpenBLAS on 1 thread ${(blas1Imgs / refImgs).toFixed(2)}, using ${(med(reference, "cpu") / med(fastBlas1, "cpu")).toFixed(2)}× less CPU time than the reference`);
   console.log(`  peak RSS ${gb(ourRssKb)} (the whole node process: runtime, every bench section run before this one, model, activations of both paths)`);
   if (profile) ops.print(fast.length);
 

@@ -203,8 +203,7 @@ function defaultLog(line: string): void {
  */
 export async function train(config: RunConfig, options: TrainOptions): Promise<RunResult> {
   // Steps repeat the same tensor sizes: the caching CPU allocator hands freed activations back out
-  // instead of faulting in fresh pages every step (native/src/allocator.cc); OpenBLAS on one thread
-  // while gcrl::linear spreads GEMM chunks over libtorch's threads (src/torch/kernels.ts).
+  // instead of faulting in fresh pages every step (native/src/allocator.cc).
   return withTrainingEngine(() => trainRun(config, options));
 }
 

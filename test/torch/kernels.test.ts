@@ -167,6 +167,14 @@ test("linearChunked refuses bad arguments with a message naming them", () => {
   });
 });
 
+/** A seeded model of the given sizes (d 16, 2 heads, one encoder and one decoder layer) and two random token batches. */
+function tinyModel(size: { height: number; width: number; vocabSize: number; projectionDim: number }, batch: number, seed: number): { model: GCRLModel; weak: Tensor; strong: Tensor } {
+  T.manualSeed(seed);
+  const model = new GCRLModel({ ...size, d: 16, heads: 2, encoderLayers: 1, decoderLayers: 1 });
+  const shape = [batch, size.height, size.width];
+  return { model, weak: T.randint(0, size.vocabSize, shape), strong: T.randint(0, size.vocabSize, shape) };
+}
+
 /** Loss and every parameter gradient (as float64) of one gcrl step of model on the given path. */
 function lossAndGrads(model: GCRLModel, weak: Tensor, strong: Tensor, settings: { path?: "fast" | "reference"; precision?: "fp32" | "bf16" }): { loss: number; grads: Tensor[] } {
   return withKernels(settings, () => {
@@ -180,15 +188,11 @@ function lossAndGrads(model: GCRLModel, weak: Tensor, strong: Tensor, settings: 
 test("a GCRL training loss and all its gradients: fast path = reference path (float64 to 1e-10; float32 to 1e-5 / 1e-4)", (t) => {
   tidy(() => {
     // 6 images of 28×28 = 4704 tokens per view: the encoder's Linear layers run more than one chunk.
-    const config = { height: 28, width: 28, vocabSize: 16, d: 16, heads: 2, encoderLayers: 1, decoderLayers: 1, projectionDim: 32 };
-    T.manualSeed(5);
-    const model = new GCRLModel(config);
-    const weak = T.randint(0, 16, [6, 28, 28]);
-    const strong = T.randint(0, 16, [6, 28, 28]);
+    const { model, weak, strong } = tinyModel({ height: 28, width: 28, vocabSize: 16, projectionDim: 32 }, 6, 5);
     const names = model.namedParameters().map(([n]) => n);
 
     // float64: the two paths compute the same function, to rounding.
-    const m64 = new GCRLModel(config);
+    const m64 = new GCRLModel(model.config);
     m64.loadStateDict(new Map(model.namedParameters().map(([k, p]) => [k, p.detach()])));
     m64.to("float64");
     const truth = lossAndGrads(m64, weak, strong, { path: "reference" });
@@ -231,11 +235,7 @@ test("a GCRL training loss and all its gradients: fast path = reference path (fl
 
 test("bf16 mixed precision: the training loss and gradients stay within bf16 rounding of float32", () => {
   tidy(() => {
-    const config = { height: 6, width: 5, vocabSize: 8, d: 16, heads: 2, encoderLayers: 1, decoderLayers: 1, projectionDim: 16 };
-    T.manualSeed(6);
-    const model = new GCRLModel(config);
-    const weak = T.randint(0, 8, [4, 6, 5]);
-    const strong = T.randint(0, 8, [4, 6, 5]);
+    const { model, weak, strong } = tinyModel({ height: 6, width: 5, vocabSize: 8, projectionDim: 16 }, 4, 6);
     const fp32 = lossAndGrads(model, weak, strong, { precision: "fp32" });
     const bf16 = lossAndGrads(model, weak, strong, { precision: "bf16" });
     const lossDiff = Math.abs(bf16.loss - fp32.loss) / fp32.loss;
