@@ -42,9 +42,10 @@ print(json.dumps({"us": best * 1e6}))`);
   b.dispose();
 }
 
-function matmulPeak(n: number, repeats: number): number {
-  const a = randn([n, n]);
-  const b = randn([n, n]);
+/** Best GFLOP/s of an n×n·n×n matmul over `repeats` (float32, or bfloat16 operands). */
+export function matmulPeak(n: number, repeats: number, dtype: "float32" | "bfloat16" = "float32"): number {
+  const a = randn([n, n]).to(dtype);
+  const b = randn([n, n]).to(dtype);
   tidy(() => a.matmul(b)); // warm-up
   let best = Infinity;
   for (let i = 0; i < repeats; i++) best = Math.min(best, timeIt(1, () => tidy(() => a.matmul(b))));

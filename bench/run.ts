@@ -1,16 +1,20 @@
 // `npm run bench [-- section...]`: runs the benchmarks and prints figures and ratios.
-// Sections: engine, palette, augment, train, sampling. With no argument, all sections run.
+// Sections: engine, kernels, palette, augment, train, inference, sampling. With no argument, all sections run.
 import { benchEngine } from "./engine.ts";
+import { benchKernels } from "./kernels.ts";
 import { benchPalette } from "./data-palette.ts";
 import { benchAugment } from "./data-augment.ts";
 import { benchTrain } from "./train.ts";
+import { benchInference } from "./inference.ts";
 import { benchSampling } from "./sampling.ts";
 
 const sections: Record<string, () => void | Promise<void>> = {
   engine: benchEngine,
+  kernels: benchKernels,
   palette: benchPalette,
   augment: benchAugment,
   train: benchTrain,
+  inference: benchInference,
   sampling: benchSampling,
 };
 

@@ -16,6 +16,7 @@ import { performance } from "node:perf_hooks";
 import { manualSeed, getNumThreads, setNumThreads, noGrad, tensor, tidy, zeros } from "../src/torch/index.ts";
 import { GCRLModel, type ModelConfig } from "../src/model/index.ts";
 import { sampleTokens, sampleTokensNaive } from "../src/eval/sampling.ts";
+import { envInt } from "./env-int.ts";
 
 const THREADS = 2;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -27,14 +28,6 @@ type ModelSection = Partial<Omit<ModelConfig, "height" | "width" | "vocabSize">>
 function modelSection(file: string): ModelSection {
   const json = JSON.parse(readFileSync(join(ROOT, "configs", file), "utf8")) as { model?: ModelSection };
   return json.model ?? {};
-}
-
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  if (v === undefined || v === "") return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name}: expected an integer >= 1, got '${v}'`);
-  return n;
 }
 
 function build(section: ModelSection): GCRLModel {

@@ -2,7 +2,11 @@
 // when it exists, else the same sizes as constants: batch 32, 28×28, K = 16, d = 128, 4 heads,
 // 4 encoder + 2 decoder layers, exact GELU, mode gcrl, α = β = 1, τ = 0.1) on 2 threads, next to
 // the PyTorch reference step of ../shared/bench/torch_ref.py run in the same bench run (float32,
-// and its --bf16 autocast as a reference figure: gcrl has no bf16 path yet, see issue 7).
+// and its --bf16 autocast). Our step runs on the fast kernel path (native/src/kernels.cc: chunked
+// Linear GEMMs, fused attention) and on the reference path (aten::linear, matmul/softmax attention),
+// alternating step by step, so their ratio is measured side by side; and in bf16 mixed precision
+// where the CPU multiplies bf16 natively. The float32 (and bf16) matmul peak measured in the same
+// run gives the model-FLOP utilisation (MFU).
 //
 // One step = forward of both views (one encoder pass over 2B images, decoder over the weak view),
 // hybrid loss, backward, AdamW step — what torch_ref.py's step() does (no gradient clipping, no
@@ -11,21 +15,24 @@
 //
 // Knobs (environment): GCRL_BENCH_TRAIN_STEPS (measured steps per round, default 2, after 2 warm-up
 // steps; torch_ref.py gets the same STEPS and does its own 2 warm-up steps), GCRL_BENCH_TRAIN_ROUNDS (default 1;
-// rounds alternate ours / PyTorch), GCRL_BENCH_TRAIN_BF16=0 skips the bf16 reference, =1 runs it
-// even where the CPU lacks AVX512-BF16/AMX-BF16 (there PyTorch emulates bf16: 4 steps took > 15
-// minutes on an AVX2-only machine, so by default it is skipped with a note).
+// rounds alternate ours / PyTorch), GCRL_BENCH_TRAIN_BF16=0 skips the bf16 runs (ours and
+// PyTorch's), =1 runs them even where the CPU lacks AVX512-BF16/AMX-BF16 (there both emulate bf16:
+// PyTorch's 4 steps took > 15 minutes on an AVX2-only machine, so by default they are skipped with
+// a note).
 // `npm run bench -- train --profile` also times every forward operator call by name.
 import { existsSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { AdamW, manualSeed, randint, setNumThreads, getNumThreads, buildInfo, tidy, weightDecayGroups, type Tensor } from "../src/torch/index.ts";
+import { AdamW, manualSeed, randint, setNumThreads, getNumThreads, buildInfo, tidy, weightDecayGroups, withKernels, setCpuCache, CPU_CACHE_BYTES, blasThreads, setBlasThreads, type Tensor, type KernelPath, type MatmulPrecision } from "../src/torch/index.ts";
+import { matmulPeak } from "./engine.ts";
 import { native } from "../src/torch/native.ts";
 import { GCRLModel, type ModelConfig } from "../src/model/index.ts";
 import { hybridLoss, type ObjectiveMode } from "../src/train/objectives.ts";
 import { datasetInfo, defaultPaletteSize } from "../src/data/datasets/registry.ts";
 import { runPythonJson, pythonTorchAvailable } from "./python.ts";
+import { envInt } from "./env-int.ts";
 
 const THREADS = 2;
 // Warm-up steps before the measured ones, as torch_ref.py: the first step is far slower (first
@@ -174,14 +181,19 @@ class OpProfile {
 }
 
 /** The model, optimizer and token batches of our side, built once; step() runs one training step. */
-function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: () => StepTimes; dispose: () => void } {
+function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (path?: KernelPath, precision?: MatmulPrecision, cache?: boolean, blas1?: boolean) => StepTimes; dispose: () => void } {
   manualSeed(0);
   const model = new GCRLModel(setup.model).train();
   const opt = new AdamW(weightDecayGroups(model, setup.optim.weightDecay), { lr: setup.optim.lr, betas: setup.optim.betas, eps: setup.optim.eps });
   const { height: h, width: w, vocabSize: k } = setup.model;
   const weak = randint(0, k, [setup.batch, h, w]);
   const strong = setup.objective.mode === "igpt" ? null : randint(0, k, [setup.batch, h, w]);
-  const step = (): StepTimes => {
+  const blas = blasThreads();
+  const step = (path: KernelPath = "fast", precision: MatmulPrecision = "fp32", cache = path === "fast", blas1 = false): StepTimes => withKernels({ path, precision }, () => {
+    // The trainer runs with the caching allocator (train() wraps itself in withTrainingEngine); the
+    // cache stays on between cached steps so they reuse each other's blocks, as training steps do.
+    setCpuCache(cache ? CPU_CACHE_BYTES : 0);
+    if (blas !== null) setBlasThreads(blas1 ? 1 : blas);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     opt.zeroGrad();
@@ -196,11 +208,12 @@ function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: () => Ste
     const t3 = performance.now();
     const c = process.cpuUsage(c0);
     return { wall: (t3 - t0) / 1000, cpu: (c.user + c.system) / 1e6, sys: c.system / 1e6, forward: (t1 - t0) / 1000, backward: (t2 - t1) / 1000, optimizer: (t3 - t2) / 1000 };
-  };
+  });
   return {
     model,
     step,
     dispose: () => {
+      if (blas !== null) setBlasThreads(blas);
       opt.dispose();
       model.dispose();
       weak.dispose();
@@ -253,14 +266,6 @@ print(json.dumps({"out": out.getvalue(), "cpu": cpu, "sys": sys_, "maxrss": reso
   if (match === null) throw new Error(`torch_ref.py: unexpected output: ${r.out}`);
   return { line, step: Number(match[1]), gflopPerImage: Number(match[2]), cpu: r.cpu, sys: r.sys, maxRssKb: r.maxrss };
 }
-
-const envInt = (name: string, fallback: number): number => {
-  const v = process.env[name];
-  if (v === undefined || v === "") return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-};
 
 /** True when the CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16), per /proc/cpuinfo. */
 function cpuHasBf16(): boolean {
@@ -317,15 +322,23 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
       return `torch_ref.py${bf16 ? " --bf16" : ""} failed (or ran past its ${bf16 ? 10 : 30}-minute limit): ${(err as Error).message.split("\n")[0]}`;
     }
   };
+  const peak32 = matmulPeak(1024, 5);
   const warmups: number[] = [];
-  for (let i = 0; i < WARMUP_STEPS; i++) warmups.push(ours.step().wall);
-  console.log(`  (our warm-up steps: ${warmups.map((w) => `${w.toFixed(1)} s`).join(", ")})`);
-  const mine: StepTimes[] = [];
+  for (let i = 0; i < WARMUP_STEPS; i++) warmups.push(ours.step("fast").wall, ours.step("fast", "fp32", true, true).wall, ours.step("reference").wall);
+  console.log(`  (our warm-up steps, fast / fast with OpenBLAS on 1 thread / reference path, alternating: ${warmups.map((w) => `${w.toFixed(1)} s`).join(", ")})`);
+  const fast: StepTimes[] = [];
+  const fastBlas1: StepTimes[] = [];
+  const reference: StepTimes[] = [];
   const theirs: TorchRefResult[] = [];
   for (let r = 0; r < rounds; r++) {
+    // Blocks of consecutive steps per variant: cached steps reuse the previous step's blocks (one
+    // unmeasured step refills the cache the reference variant emptied), as in training.
+    ours.step("fast");
     ops.on = profile;
-    for (let s = 0; s < steps; s++) mine.push(ours.step());
+    for (let s = 0; s < steps; s++) fast.push(ours.step("fast"));
     ops.on = false;
+    for (let s = 0; s < steps; s++) fastBlas1.push(ours.step("fast", "fp32", true, true));
+    for (let s = 0; s < steps; s++) reference.push(ours.step("reference"));
     if (pythonProblem === null) {
       const t = tryTorchRef(false);
       if (typeof t === "string") pythonProblem = t;
@@ -333,48 +346,67 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
     }
   }
   ops.uninstall();
+  setCpuCache(0);
   const ourRssKb = process.resourceUsage().maxRSS;
 
-  const med = (key: keyof StepTimes): number => median(mine.map((t) => t[key]));
   const b = setup.batch;
-  const ourStep = med("wall");
-  const ourImgs = b / ourStep;
-  console.log(`gcrl (float32), median of ${mine.length} steps after ${WARMUP_STEPS} warm-ups:`);
-  console.log(`  step ${ourStep.toFixed(2)} s  ${ourImgs.toFixed(2)} img/s  ${((ourImgs * flopsPerImage) / 1e9).toFixed(1)} model-GFLOP/s   (CPU ${med("cpu").toFixed(1)} s/step, of which system ${med("sys").toFixed(1)} s)`);
-  console.log(`  forward ${med("forward").toFixed(2)} s, backward ${med("backward").toFixed(2)} s, AdamW + freeing the graph ${(med("optimizer") * 1000).toFixed(0)} ms`);
-  console.log(`  peak RSS ${gb(ourRssKb)} (the whole node process: runtime, every bench section run before this one, model, activations)`);
-  if (profile) ops.print(mine.length);
+  const med = (xs: StepTimes[], key: keyof StepTimes): number => median(xs.map((t) => t[key]));
+  const mfu = (imgs: number, peak: number): string => `${((100 * imgs * flopsPerImage) / 1e9 / peak).toFixed(0)}% MFU`;
+  const describe = (label: string, xs: StepTimes[]): number => {
+    const step = med(xs, "wall");
+    const imgs = b / step;
+    console.log(`gcrl ${label}, median of ${xs.length} steps:`);
+    console.log(`  step ${step.toFixed(2)} s  ${imgs.toFixed(2)} img/s  ${((imgs * flopsPerImage) / 1e9).toFixed(1)} model-GFLOP/s (${mfu(imgs, peak32)} of the float32 matmul peak)   (CPU ${med(xs, "cpu").toFixed(1)} s/step, of which system ${med(xs, "sys").toFixed(1)} s)`);
+    console.log(`  forward ${med(xs, "forward").toFixed(2)} s, backward ${med(xs, "backward").toFixed(2)} s, AdamW + freeing the graph ${(med(xs, "optimizer") * 1000).toFixed(0)} ms`);
+    return imgs;
+  };
+  console.log(`float32 matmul peak (1024³, best of 5, this run): ${peak32.toFixed(1)} GFLOP/s`);
+  const fastImgs = describe("float32, fast path (gcrl::linear, fused attention, caching allocator): what the trainer runs", fast);
+  const blas1Imgs = describe("float32, fast path with OpenBLAS on 1 thread (gcrl::linear's parallel chunks)", fastBlas1);
+  const refImgs = describe("float32, reference path (aten::linear, matmul/softmax attention, default allocator)", reference);
+  console.log(`ratio fast/reference path: ${(fastImgs / refImgs).toFixed(2)} (images/s, side by side); with OpenBLAS on 1 thread ${(blas1Imgs / refImgs).toFixed(2)}, using ${(med(reference, "cpu") / med(fastBlas1, "cpu")).toFixed(2)}× less CPU time than the reference`);
+  console.log(`  peak RSS ${gb(ourRssKb)} (the whole node process: runtime, every bench section run before this one, model, activations of both paths)`);
+  if (profile) ops.print(fast.length);
 
+  let tImgs: number | null = null;
   if (theirs.length === 0) {
     console.log(`PyTorch reference unavailable (${pythonProblem})`);
-    return;
+  } else {
+    const tStep = median(theirs.map((t) => t.step));
+    tImgs = b / tStep;
+    const cpus = theirs.map((t) => t.cpu).filter((c): c is number => c !== null);
+    const tCpu = cpus.length ? median(cpus) : null;
+    const syss = theirs.map((t) => t.sys).filter((c): c is number => c !== null);
+    const tSys = syss.length ? median(syss) : null;
+    const gf = theirs[0]!.gflopPerImage;
+    console.log(`PyTorch float32 (torch_ref.py, OMP_NUM_THREADS=${THREADS}, ${steps} steps after its 2 warm-ups${theirs.length > 1 ? `, median of ${theirs.length} runs` : ""}):`);
+    console.log(`  ${theirs[theirs.length - 1]!.line}`);
+    console.log(`  step ${tStep.toFixed(2)} s  ${tImgs.toFixed(2)} img/s  ${(tImgs * gf).toFixed(1)} model-GFLOP/s (${mfu(tImgs, peak32)})   (CPU ${tCpu?.toFixed(1) ?? "?"} s/step, of which system ${tSys?.toFixed(1) ?? "?"} s)   peak RSS ${gb(Math.max(...theirs.map((t) => t.maxRssKb)))}`);
+    if (Math.abs(gf - flopsPerImage / 1e9) > 0.01) console.log(`  warning: torch_ref.py counts ${gf} GFLOP/img, we count ${(flopsPerImage / 1e9).toFixed(2)}`);
+    console.log(`ratio gcrl/PyTorch float32: fast path ${(fastImgs / tImgs).toFixed(2)}, reference path ${(refImgs / tImgs).toFixed(2)} (images/s; target of issue 7: fast ≥ 3)${tCpu !== null ? `; by CPU time per step ${(tCpu / med(fast, "cpu")).toFixed(2)} (less sensitive to other load)` : ""}`);
   }
-  const tStep = median(theirs.map((t) => t.step));
-  const tImgs = b / tStep;
-  const cpus = theirs.map((t) => t.cpu).filter((c): c is number => c !== null);
-  const tCpu = cpus.length ? median(cpus) : null;
-  const syss = theirs.map((t) => t.sys).filter((c): c is number => c !== null);
-  const tSys = syss.length ? median(syss) : null;
-  const gf = theirs[0]!.gflopPerImage;
-  console.log(`PyTorch float32 (torch_ref.py, OMP_NUM_THREADS=${THREADS}, ${steps} steps after its 2 warm-ups${theirs.length > 1 ? `, median of ${theirs.length} runs` : ""}):`);
-  console.log(`  ${theirs[theirs.length - 1]!.line}`);
-  console.log(`  step ${tStep.toFixed(2)} s  ${tImgs.toFixed(2)} img/s  ${(tImgs * gf).toFixed(1)} model-GFLOP/s   (CPU ${tCpu?.toFixed(1) ?? "?"} s/step, of which system ${tSys?.toFixed(1) ?? "?"} s)   peak RSS ${gb(Math.max(...theirs.map((t) => t.maxRssKb)))}`);
-  if (Math.abs(gf - flopsPerImage / 1e9) > 0.01) console.log(`  warning: torch_ref.py counts ${gf} GFLOP/img, we count ${(flopsPerImage / 1e9).toFixed(2)}`);
-  console.log(`ratio gcrl/PyTorch float32: ${(ourImgs / tImgs).toFixed(2)} (images/s)${tCpu !== null ? `, ${(tCpu / med("cpu")).toFixed(2)} (by CPU time per step, less sensitive to other load)` : ""}`);
   if (!withBf16) {
     console.log(
       bf16Env === "0"
-        ? "PyTorch bf16 autocast reference: skipped (GCRL_BENCH_TRAIN_BF16=0)"
-        : "PyTorch bf16 autocast reference: skipped — this CPU has no native bf16 (PyTorch would emulate it, far slower than float32; GCRL_BENCH_TRAIN_BF16=1 runs it anyway); gcrl has no bf16 path yet (issue 7)",
+        ? "bf16 mixed precision (ours and PyTorch's autocast): skipped (GCRL_BENCH_TRAIN_BF16=0)"
+        : "bf16 mixed precision (ours and PyTorch's autocast): skipped — this CPU has no native bf16, so both would emulate it, far slower than float32 (GCRL_BENCH_TRAIN_BF16=1 runs them anyway); a run with train.precision \"bf16\" falls back to float32 here, with a warning",
     );
     return;
   }
+  const peak16 = matmulPeak(1024, 3, "bfloat16");
+  const ours16: StepTimes[] = [];
+  ours.step("fast", "bf16");
+  for (let s = 0; s < steps; s++) ours16.push(ours.step("fast", "bf16"));
+  console.log(`bfloat16 matmul peak (1024³, best of 3, this run): ${peak16.toFixed(1)} GFLOP/s`);
+  const bf16Imgs = describe("bf16 mixed precision, fast kernels", ours16);
+  console.log(`  MFU against the bf16 peak: ${mfu(bf16Imgs, peak16)}; bf16/float32 (ours): ${(bf16Imgs / fastImgs).toFixed(2)}`);
   const bf = tryTorchRef(true);
   if (typeof bf === "string") {
     console.log(`PyTorch bf16 autocast reference: ${bf}`);
     return;
   }
   const bImgs = b / bf.step;
-  console.log(`PyTorch bf16 autocast (torch_ref.py --bf16), reference only — gcrl has no bf16 path yet (issue 7):`);
-  console.log(`  step ${bf.step.toFixed(2)} s  ${bImgs.toFixed(2)} img/s  ${(bImgs * bf.gflopPerImage).toFixed(1)} model-GFLOP/s   peak RSS ${gb(bf.maxRssKb)}   (gcrl float32 / PyTorch bf16: ${(ourImgs / bImgs).toFixed(2)})`);
+  console.log(`PyTorch bf16 autocast (torch_ref.py --bf16):`);
+  console.log(`  step ${bf.step.toFixed(2)} s  ${bImgs.toFixed(2)} img/s  ${(bImgs * bf.gflopPerImage).toFixed(1)} model-GFLOP/s   peak RSS ${gb(bf.maxRssKb)}`);
+  console.log(`ratio gcrl bf16 / PyTorch bf16 autocast: ${(bf16Imgs / bImgs).toFixed(2)} (target of issue 7: ≥ 1.5)${tImgs !== null ? `; gcrl float32 / PyTorch bf16: ${(fastImgs / bImgs).toFixed(2)}` : ""}`);
 }

@@ -10,7 +10,7 @@
   "targets": [
     {
       "target_name": "gcrl_native",
-      "sources": ["src/addon.cc", "src/handle.cc", "src/ops.cc", "src/tensor.cc", "src/jit.cc"],
+      "sources": ["src/addon.cc", "src/handle.cc", "src/ops.cc", "src/tensor.cc", "src/jit.cc", "src/kernels.cc", "src/allocator.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<(torch_include)",
@@ -21,7 +21,7 @@
       "defines": ["NAPI_EXPERIMENTAL", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-frtti", "-fexceptions", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-std=c++17", "-frtti", "-fexceptions", "-O3", "-fopenmp-simd", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "libraries": [
         "-L<(torch_lib)",
         "-Wl,--no-as-needed",

@@ -2,6 +2,7 @@
 // convolution/pooling/resampling ops used by feature networks and image augmentation.
 import { Tensor, op, opT, type TensorOrScalar } from "./tensor.ts";
 import { argError } from "./errors.ts";
+import { linearKernel } from "./kernels.ts";
 
 function nonEmpty(opName: string, tensors: Tensor[]): void {
   if (!Array.isArray(tensors) || tensors.length === 0 || !tensors.every((t) => t instanceof Tensor)) {
@@ -41,9 +42,9 @@ export function pad(x: Tensor, pads: number[], mode: "constant" | "reflect" | "r
 
 // ---- products -----------------------------------------------------------------------------------
 
-/** x · weightᵀ + bias, with weight (out, in) as in nn.Linear. */
+/** x · weightᵀ + bias, with weight (out, in) as in nn.Linear (gcrl::linear or aten::linear: see kernels.ts). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  return opT("aten::linear", x, weight, bias ?? null);
+  return linearKernel(x, weight, bias ?? null);
 }
 
 /** Einstein summation, e.g. einsum("bij,bjk->bik", a, b). */

@@ -124,6 +124,7 @@ const nonEmptyString = (v: unknown): string | null => (typeof v === "string" && 
 const among = (options: readonly string[]) => (v: unknown): string | null => (typeof v === "string" && options.includes(v) ? null : `one of ${options.map((o) => JSON.stringify(o)).join(", ")}`);
 
 const MODES = ["gcrl", "igpt", "simclr"] as const;
+const PRECISIONS = ["fp32", "bf16"] as const;
 const MAX_SEED = 2 ** 32 - 1;
 
 /** Every config key, in the order of RUN_DEFAULTS (which is the order of --help and of resolved configs). */
@@ -197,6 +198,7 @@ const SCHEMA: Readonly<Record<string, KeySpec>> = {
   "train.evalEvery": { kind: INT, help: "evaluate test NLL and kNN every N steps (0: only at the end)", check: intAtLeast(0) },
   "train.checkpointEvery": { kind: INT, help: "save a checkpoint every N steps (0: only at the end and on SIGINT/SIGTERM)", check: intAtLeast(0) },
   "train.logEvery": { kind: INT, help: "print a progress line every N steps when not on a TTY", check: intAtLeast(1) },
+  "train.precision": { kind: oneOf(PRECISIONS), help: "matmul precision: fp32, or bf16 mixed precision (falls back to fp32 with a warning where the CPU lacks native bf16)", check: among(PRECISIONS) },
 };
 
 const PATHS: readonly string[] = Object.keys(SCHEMA);
@@ -232,6 +234,7 @@ export const CONFIG_FLAG_SHORTCUTS: Readonly<Record<string, string>> = Object.fr
   "batch-size": "train.batchSize",
   seed: "train.seed",
   threads: "train.threads",
+  precision: "train.precision",
   lr: "optim.lr",
 });
 

@@ -87,6 +87,12 @@ export interface TrainSection {
   checkpointEvery: number;
   /** Print a plain progress line every N steps when not on a TTY. */
   logEvery: number;
+  /**
+   * Matmul precision: "fp32", or "bf16" mixed precision (Linear and attention matmuls on bfloat16
+   * operands; accumulation, softmax, norms, losses and master weights in float32). On a CPU without
+   * native bf16 (avx512_bf16 / amx_bf16) "bf16" falls back to fp32 with a warning.
+   */
+  precision: "fp32" | "bf16";
 }
 
 export interface RunConfig {
@@ -108,5 +114,5 @@ export const RUN_DEFAULTS: RunConfig = {
   objective: { mode: "gcrl", alpha: 1, beta: 1, tau: 0.1 },
   optim: { lr: 3e-4, minLr: 0, warmupSteps: 500, weightDecay: 0.05, betas: [0.9, 0.95], eps: 1e-8, gradClip: 1 },
   budget: { epochs: null, steps: 10_000, minutes: null },
-  train: { batchSize: 32, seed: 0, threads: null, evalEvery: 1000, checkpointEvery: 500, logEvery: 50 },
+  train: { batchSize: 32, seed: 0, threads: null, evalEvery: 1000, checkpointEvery: 500, logEvery: 50, precision: "fp32" },
 };

@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
-import { AdamW, Tensor, clipGradNorm, manualSeed, setNumThreads, getNumThreads, setRngState, stack, tidy, warmupCosine } from "../torch/index.ts";
+import { AdamW, Tensor, clipGradNorm, manualSeed, setNumThreads, getNumThreads, setRngState, stack, tidy, warmupCosine, bf16Supported, matmulPrecision, setMatmulPrecision, withTrainingEngine, type MatmulPrecision } from "../torch/index.ts";
 import { GCRLModel } from "../model/gcrl-model.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { loadDataset, defaultPaletteSize, type DatasetSpec } from "../data/datasets/index.ts";
@@ -202,6 +202,12 @@ function defaultLog(line: string): void {
  * existing folder without `resume` or an unusable run folder.
  */
 export async function train(config: RunConfig, options: TrainOptions): Promise<RunResult> {
+  // Steps repeat the same tensor sizes: the caching CPU allocator hands freed activations back out
+  // instead of faulting in fresh pages every step (native/src/allocator.cc).
+  return withTrainingEngine(() => trainRun(config, options));
+}
+
+async function trainRun(config: RunConfig, options: TrainOptions): Promise<RunResult> {
   const dir = options.out;
   const resume = options.resume ?? false;
   const device = options.device ?? "cpu";
@@ -229,6 +235,9 @@ export async function train(config: RunConfig, options: TrainOptions): Promise<R
     tty: useTty ? process.stdout : null,
   });
   if (config.train.threads !== null) setNumThreads(config.train.threads);
+  const previousPrecision = matmulPrecision();
+  const precision = trainingPrecision(config.train.precision, (line) => reporter.line(line));
+  setMatmulPrecision(precision);
 
   const owned: { dispose(): void }[] = [];
   try {
@@ -344,7 +353,7 @@ export async function train(config: RunConfig, options: TrainOptions): Promise<R
     reporter.line(
       `objective: ${mode} (alpha ${config.objective.alpha}, beta ${config.objective.beta}, tau ${config.objective.tau}); batch ${config.train.batchSize}; ` +
         `AdamW lr ${config.optim.lr} (warm-up ${config.optim.warmupSteps}, cosine to ${config.optim.minLr}), weight decay ${config.optim.weightDecay}, clip ${config.optim.gradClip || "off"}; ` +
-        `budget ${describeBudget}; ${getNumThreads()} threads, ${device}`,
+        `budget ${describeBudget}; ${getNumThreads()} threads, ${device}, ${precision === "bf16" ? "bf16 mixed precision" : "fp32"}`,
     );
 
     // ---- the loop -----------------------------------------------------------------------------
@@ -533,9 +542,21 @@ export async function train(config: RunConfig, options: TrainOptions): Promise<R
       parameters: model.parameterCount(), last: state.last, lastEval: state.lastEval, best: state.best,
     };
   } finally {
+    setMatmulPrecision(previousPrecision);
     reporter.finish();
     for (const o of owned.reverse()) o.dispose();
   }
+}
+
+/**
+ * The matmul precision a run trains in: the config's, except that "bf16" on a CPU without native
+ * bf16 falls back to "fp32" with a warning (libtorch would emulate it, many times slower).
+ * GCRL_FORCE_BF16=1 keeps emulated bf16 (for tests of the bf16 path on such machines).
+ */
+export function trainingPrecision(wanted: MatmulPrecision, warn: (line: string) => void): MatmulPrecision {
+  if (wanted !== "bf16" || bf16Supported() || process.env.GCRL_FORCE_BF16 === "1") return wanted;
+  warn("warning: train.precision \"bf16\" needs a CPU with native bfloat16 (avx512_bf16 or amx_bf16 in /proc/cpuinfo); this one has neither, so training runs in fp32");
+  return "fp32";
 }
 
 const round = (x: number): number => Math.round(x * 1e4) / 1e4;

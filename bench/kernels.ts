@@ -1,0 +1,80 @@
+// Kernel benchmark: forward + backward of every Linear shape of the reference model on one training
+// batch's tokens (32 images × 28 × 28 = 25,088 rows), aten::linear (one GEMM per product) vs
+// gcrl::linear at several chunk sizes, side by side in one run: chunks one after another with
+// OpenBLAS on its own threads, and chunks in parallel over libtorch's threads with OpenBLAS on one
+// thread (what training runs); prints GFLOP/s (3 GEMMs of 2·rows·in·out FLOPs each) and the ratio
+// to aten::linear. This is how LINEAR_CHUNK_ROWS was chosen.
+import { performance } from "node:perf_hooks";
+import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, type Tensor } from "../src/torch/index.ts";
+
+const THREADS = 2;
+const ROWS = 32 * 28 * 28;
+/** (in, out) of qkv, proj, fc1 and fc2 at d = 128. */
+const SHAPES: [string, number, number][] = [
+  ["qkv", 128, 384],
+  ["proj", 128, 128],
+  ["fc1", 128, 512],
+  ["fc2", 512, 128],
+];
+const CHUNKS = [1024, 2048, 4096, 8192];
+const PARALLEL_CHUNKS = [1024, 2048, 4096];
+const REPEATS = 3;
+
+/** Median wall seconds of forward + backward of f(x, w, b) (weighted sum as the loss). */
+function time(f: (x: Tensor, w: Tensor, b: Tensor) => Tensor, inF: number, outF: number): number {
+  return tidy(() => {
+    manualSeed(0);
+    const x = randn([ROWS, inF]).requiresGrad_();
+    const w = randn([outF, inF]).mul(0.05).detach().requiresGrad_();
+    const b = randn([outF]).requiresGrad_();
+    const g = randn([ROWS, outF]);
+    const once = (): number => {
+      const t0 = performance.now();
+      tidy(() => f(x, w, b).backward(g));
+      return (performance.now() - t0) / 1000;
+    };
+    once();
+    const ts = Array.from({ length: REPEATS }, once).sort((a, b2) => a - b2);
+    return ts[REPEATS >> 1]!;
+  });
+}
+
+export function benchKernels(): void {
+  const before = getNumThreads();
+  setNumThreads(THREADS);
+  try {
+    console.log(`== kernels: Linear forward + backward on ${ROWS} rows (a reference-model batch), float32, ${THREADS} threads; median of ${REPEATS} ==`);
+    const blas = blasThreads();
+    const header = ["layer (in→out)", "aten::linear", ...CHUNKS.map((c) => `seq. ${c}`), ...(blas === null ? [] : PARALLEL_CHUNKS.map((c) => `par. ${c}${c === LINEAR_CHUNK_ROWS ? "*" : ""}`))];
+    console.log(`  (seq.: chunks one after another, OpenBLAS on ${blas ?? "its"} threads; par.: chunks spread over ${THREADS} libtorch threads, OpenBLAS on 1 thread${blas === null ? " — not OpenBLAS here, skipped" : ""})`);
+    console.log(`  ${header.map((h, i) => (i === 0 ? h.padEnd(18) : h.padStart(14))).join("")}`);
+    let totalAten = 0;
+    let totalChosen = 0;
+    for (const [name, inF, outF] of SHAPES) {
+      const flops = 3 * 2 * ROWS * inF * outF;
+      const aten = time((x, w, b) => op("aten::linear", x, w, b) as Tensor, inF, outF);
+      const cells = [`${(flops / aten / 1e9).toFixed(1)} GF/s`];
+      totalAten += aten;
+      for (const c of CHUNKS) {
+        const t = time((x, w, b) => linearChunked(x, w, b, { chunkRows: c }), inF, outF);
+        cells.push(`${(flops / t / 1e9).toFixed(1)} (${(aten / t).toFixed(2)}×)`);
+      }
+      if (blas !== null) {
+        setBlasThreads(1);
+        try {
+          for (const c of PARALLEL_CHUNKS) {
+            const t = time((x, w, b) => linearChunked(x, w, b, { chunkRows: c }), inF, outF);
+            if (c === LINEAR_CHUNK_ROWS) totalChosen += t;
+            cells.push(`${(flops / t / 1e9).toFixed(1)} (${(aten / t).toFixed(2)}×)`);
+          }
+        } finally {
+          setBlasThreads(blas);
+        }
+      }
+      console.log(`  ${`${name} (${inF}→${outF})`.padEnd(18)}${cells.map((c) => c.padStart(14)).join("")}`);
+    }
+    if (blas !== null) console.log(`  all four layers, parallel chunks of ${LINEAR_CHUNK_ROWS} (*, what training runs) vs aten::linear: ${(totalAten / totalChosen).toFixed(2)}× faster (${(totalAten * 1000).toFixed(0)} → ${(totalChosen * 1000).toFixed(0)} ms)`);
+  } finally {
+    setNumThreads(before);
+  }
+}

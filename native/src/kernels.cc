@@ -1,0 +1,343 @@
+// Custom training kernels, registered with libtorch's dispatcher as operators of the `gcrl`
+// namespace, so TypeScript calls them through the same generic path as ATen operators
+// (src/torch/kernels.ts). Each is a torch::autograd::Function with a hand-written backward.
+// Arguments are validated in TypeScript; the TORCH_CHECKs here only turn a would-be native abort
+// into a JS error.
+//
+// gcrl::linear(Tensor x, Tensor weight, Tensor? bias, int chunk_rows, bool bf16) -> Tensor
+//   y = x·Wᵀ + b for x (..., in), W (out, in), b (out). Same function as aten::linear, but every
+//   GEMM of forward and backward runs over at most chunk_rows rows of the flattened x at a time:
+//   OpenBLAS runs the tall-skinny products of a transformer on 25,088 tokens (25088×128 · 128×384)
+//   several times slower as one call than in cache-sized row blocks (ENGINE-FACTS.md).
+//   bf16 = true multiplies bfloat16 copies of each chunk and of W (oneDNN's bf16 GEMM where the
+//   CPU has it) and accumulates results, the bias and the weight gradient in float32.
+//   When OpenBLAS runs single-threaded (gcrl::set_blas_threads(1)), the chunks run in parallel
+//   over libtorch's intra-op threads, each GEMM on one thread.
+//
+// gcrl::set_blas_threads(int n) -> bool, gcrl::get_blas_threads() -> int
+//   OpenBLAS's own thread count (false / -1 when the BLAS is not OpenBLAS).
+//
+// gcrl::attention(Tensor qkv, int heads, bool causal) -> Tensor
+//   Multi-head softmax attention within each of N sequences of length L, read straight from the
+//   packed output of the qkv Linear, qkv (N, L, 3d) laid out [q | k | v] with heads contiguous in
+//   each, and written straight into (N, L, d) with heads concatenated: the same function as
+//   src/model/attention.ts's reference (softmax(q·kᵀ / √dh [causal]) · v per head) without the
+//   permute copies around two batched matmuls. Axial attention has short sequences (L = 28), so
+//   each (sequence, head) pair is one small task: scores, softmax and the weighted sum in registers
+//   and L1, pairs spread over the intra-op threads. Saves qkv and the probabilities P (N, heads, L, L)
+//   for the backward pass:
+//     dP = dy·vᵀ,  dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √dh,  dq = dS·k,  dk = dSᵀ·q,  dv = Pᵀ·dy.
+#include <ATen/Parallel.h>
+#include <torch/library.h>
+#include <torch/torch.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace gcrl {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// OpenBLAS's own thread pool, found at run time (libblas.so.3 may be OpenBLAS or another BLAS).
+// With it at one thread, gcrl::linear spreads its row chunks over libtorch's intra-op (OpenMP)
+// threads instead, so the two pools do not take turns spinning on the same cores.
+using BlasSetThreads = void (*)(int);
+using BlasGetThreads = int (*)();
+
+BlasSetThreads blasSetThreads() {
+  static auto f = reinterpret_cast<BlasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  return f;
+}
+
+BlasGetThreads blasGetThreads() {
+  static auto f = reinterpret_cast<BlasGetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return f;
+}
+
+// OpenBLAS's thread count, or -1 when the BLAS is not OpenBLAS.
+int64_t getBlasThreads() {
+  auto get = blasGetThreads();
+  return get == nullptr ? -1 : get();
+}
+
+// Sets OpenBLAS's thread count; false when the BLAS is not OpenBLAS.
+bool setBlasThreads(int64_t n) {
+  TORCH_CHECK(n >= 1, "gcrl::set_blas_threads: n must be >= 1");
+  auto set = blasSetThreads();
+  if (set == nullptr) return false;
+  set(static_cast<int>(n));
+  return true;
+}
+
+// The row ranges of the chunks: about `rows` each, and a multiple of the intra-op thread count when
+// the chunks run in parallel so every thread gets the same share.
+std::vector<std::pair<int64_t, int64_t>> chunkRanges(int64_t n, int64_t rows, bool parallel) {
+  int64_t count = (n + rows - 1) / rows;
+  if (parallel) {
+    const int64_t t = at::get_num_threads();
+    count = std::max<int64_t>(1, (count + t - 1) / t * t);
+    count = std::min(count, n);
+  }
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (int64_t c = 0; c < count; ++c) {
+    const int64_t s = n * c / count, e = n * (c + 1) / count;
+    if (e > s) out.emplace_back(s, e - s);
+  }
+  return out;
+}
+
+// Runs f(start, len) for every chunk: in parallel over the intra-op threads when OpenBLAS runs
+// single-threaded (each GEMM then runs on the calling thread), else one after another (each GEMM
+// uses the BLAS's own threads).
+template <typename F>
+void forChunks(int64_t n, int64_t rows, F f) {
+  const bool parallel = at::get_num_threads() > 1 && getBlasThreads() == 1;
+  const auto ranges = chunkRanges(n, rows, parallel);
+  if (!parallel) {
+    for (const auto& [s, len] : ranges) f(s, len, 0);
+    return;
+  }
+  at::parallel_for(0, static_cast<int64_t>(ranges.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) f(ranges[c].first, ranges[c].second, at::get_thread_num());
+  });
+}
+
+// a·b into out (a float32 output), in bf16 when asked: the operands are rounded to bfloat16 and the
+// product (accumulated in float32 by the bf16 GEMM) is written back as float32.
+void mmInto(at::Tensor out, const at::Tensor& a, const at::Tensor& b, bool bf16) {
+  if (!bf16) {
+    at::mm_out(out, a, b);
+    return;
+  }
+  out.copy_(at::mm(a.to(at::kBFloat16), b.to(at::kBFloat16)));
+}
+
+class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                            int64_t rows, bool bf16) {
+    const int64_t in = weight.size(1), out = weight.size(0);
+    TORCH_CHECK(x.dim() >= 1 && x.size(-1) == in, "gcrl::linear: x's last dim must be ", in);
+    TORCH_CHECK(rows >= 1, "gcrl::linear: chunk_rows must be >= 1");
+    at::Tensor x2 = x.reshape({-1, in});
+    const int64_t n = x2.size(0);
+    at::Tensor wt = weight.t();
+    if (bf16) wt = wt.to(at::kBFloat16);
+    at::Tensor y = at::empty({n, out}, x.options());
+    forChunks(n, rows, [&](int64_t s, int64_t len, int) {
+      at::Tensor ys = y.narrow(0, s, len);
+      if (bf16) {
+        ys.copy_(at::mm(x2.narrow(0, s, len).to(at::kBFloat16), wt));
+        ys.add_(bias);
+      } else {
+        at::addmm_out(ys, bias, x2.narrow(0, s, len), wt);
+      }
+    });
+    ctx->save_for_backward({x2, weight});
+    ctx->saved_data["rows"] = rows;
+    ctx->saved_data["bf16"] = bf16;
+    ctx->saved_data["shape"] = x.sizes().vec();
+    std::vector<int64_t> yshape = x.sizes().vec();
+    yshape.back() = out;
+    return y.view(yshape);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& x2 = saved[0];
+    const at::Tensor& weight = saved[1];
+    const int64_t rows = ctx->saved_data["rows"].toInt();
+    const bool bf16 = ctx->saved_data["bf16"].toBool();
+    const int64_t out = weight.size(0), in = weight.size(1), n = x2.size(0);
+    at::Tensor g = grads[0].reshape({n, out});
+    at::Tensor gx, gw, gb;
+    if (ctx->needs_input_grad(0)) {
+      gx = at::empty({n, in}, x2.options());
+      const at::Tensor w = bf16 ? weight.to(at::kBFloat16) : weight;
+      forChunks(n, rows, [&](int64_t s, int64_t len, int) { mmInto(gx.narrow(0, s, len), g.narrow(0, s, len), w, bf16); });
+      gx = gx.view(ctx->saved_data["shape"].toIntVector());
+    }
+    if (ctx->needs_input_grad(1)) {
+      // dW = Σ_chunks gᵀ·x, accumulated in float32, one partial sum per thread.
+      at::Tensor partial = at::zeros({at::get_num_threads(), out, in}, weight.options());
+      forChunks(n, rows, [&](int64_t s, int64_t len, int tid) {
+        at::Tensor acc = partial.select(0, tid);
+        if (bf16) {
+          acc.add_(at::mm(g.narrow(0, s, len).t().to(at::kBFloat16), x2.narrow(0, s, len).to(at::kBFloat16)));
+        } else {
+          acc.addmm_(g.narrow(0, s, len).t(), x2.narrow(0, s, len));
+        }
+      });
+      gw = partial.size(0) == 1 ? partial.select(0, 0) : partial.sum(0);
+    }
+    if (ctx->needs_input_grad(2)) gb = g.sum(0);
+    return {gx, gw, gb, at::Tensor(), at::Tensor()};
+  }
+};
+
+// The hot loops are compiled twice, for AVX2 + FMA (x86-64-v3) and for the baseline, and the
+// loader picks one per CPU (GCC function multi-versioning), so the binary runs anywhere.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GCRL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define GCRL_CLONES
+#endif
+
+template <typename T>
+inline T dot(const T* a, const T* b, int64_t n) {
+  T acc = 0;
+#pragma omp simd reduction(+ : acc)
+  for (int64_t c = 0; c < n; ++c) acc += a[c] * b[c];
+  return acc;
+}
+
+template <typename T>
+inline void axpy(T alpha, const T* x, T* y, int64_t n) {
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) y[c] += alpha * x[c];
+}
+
+struct AttentionShape {
+  int64_t n, len, d, heads, dh;
+  bool causal;
+};
+
+// Forward of the (sequence, head) pairs [begin, end): fills p (N, heads, L, L) and y (N, L, d).
+template <typename T>
+GCRL_CLONES void attentionForwardPairs(const T* qkv, T* p, T* y, AttentionShape s, int64_t begin, int64_t end) {
+  const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
+  const T norm = std::sqrt(static_cast<T>(dh));
+  for (int64_t pair = begin; pair < end; ++pair) {
+    const int64_t n = pair / s.heads, h = pair % s.heads;
+    const T* base = qkv + n * L * row + h * dh;
+    T* pp = p + pair * L * L;
+    T* yy = y + n * L * d + h * dh;
+    for (int64_t i = 0; i < L; ++i) {
+      const int64_t jn = s.causal ? i + 1 : L;
+      T* pi = pp + i * L;
+      const T* qi = base + i * row;
+      T m = -std::numeric_limits<T>::infinity();
+      for (int64_t j = 0; j < jn; ++j) {
+        pi[j] = dot(qi, base + j * row + d, dh) / norm;
+        m = std::max(m, pi[j]);
+      }
+      T sum = 0;
+      for (int64_t j = 0; j < jn; ++j) {
+        pi[j] = std::exp(pi[j] - m);
+        sum += pi[j];
+      }
+      for (int64_t j = 0; j < jn; ++j) pi[j] /= sum;
+      for (int64_t j = jn; j < L; ++j) pi[j] = 0;
+      T* yi = yy + i * d;
+      for (int64_t c = 0; c < dh; ++c) yi[c] = 0;
+      for (int64_t j = 0; j < jn; ++j) axpy(pi[j], base + j * row + 2 * d, yi, dh);
+    }
+  }
+}
+
+// Backward of the pairs [begin, end): writes their slices of g (N, L, 3d), which start zeroed.
+// scratch holds one L×L block of dS per call.
+template <typename T>
+GCRL_CLONES void attentionBackwardPairs(const T* qkv, const T* p, const T* gy, T* g, AttentionShape s, int64_t begin, int64_t end) {
+  const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
+  const T norm = std::sqrt(static_cast<T>(dh));
+  std::vector<T> ds(static_cast<size_t>(L * L));
+  for (int64_t pair = begin; pair < end; ++pair) {
+    const int64_t n = pair / s.heads, h = pair % s.heads;
+    const T* base = qkv + n * L * row + h * dh;
+    T* gbase = g + n * L * row + h * dh;
+    const T* pp = p + pair * L * L;
+    const T* gyy = gy + n * L * d + h * dh;
+    for (int64_t i = 0; i < L; ++i) {
+      const int64_t jn = s.causal ? i + 1 : L;
+      const T* pi = pp + i * L;
+      const T* gyi = gyy + i * d;
+      T* dsi = ds.data() + i * L;
+      T r = 0;
+      for (int64_t j = 0; j < jn; ++j) {
+        dsi[j] = dot(gyi, base + j * row + 2 * d, dh);  // dP[i][j]
+        r += pi[j] * dsi[j];
+      }
+      for (int64_t j = 0; j < jn; ++j) dsi[j] = pi[j] * (dsi[j] - r) / norm;
+      T* dqi = gbase + i * row;
+      for (int64_t j = 0; j < jn; ++j) {
+        axpy(dsi[j], base + j * row + d, dqi, dh);                  // dq_i += dS_ij k_j
+        axpy(dsi[j], base + i * row, gbase + j * row + d, dh);      // dk_j += dS_ij q_i
+        axpy(pi[j], gyi, gbase + j * row + 2 * d, dh);              // dv_j += P_ij dy_i
+      }
+    }
+  }
+}
+
+AttentionShape attentionShape(const at::Tensor& qkv, int64_t heads, bool causal) {
+  TORCH_CHECK(qkv.dim() == 3 && qkv.size(2) % 3 == 0, "gcrl::attention: qkv must be (N, L, 3d)");
+  const int64_t d = qkv.size(2) / 3;
+  TORCH_CHECK(heads >= 1 && d % heads == 0, "gcrl::attention: heads must divide d");
+  return {qkv.size(0), qkv.size(1), d, heads, d / heads, causal};
+}
+
+// Pairs per parallel task: enough work (≈ L²·dh multiply-adds each) to amortise the task.
+int64_t attentionGrain(const AttentionShape& s) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, s.len * s.len * s.dh)); }
+
+class Attention : public torch::autograd::Function<Attention> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& qkvIn, int64_t heads, bool causal) {
+    const AttentionShape s = attentionShape(qkvIn, heads, causal);
+    const at::Tensor qkv = qkvIn.contiguous();
+    at::Tensor p = at::empty({s.n, s.heads, s.len, s.len}, qkv.options());
+    at::Tensor y = at::empty({s.n, s.len, s.d}, qkv.options());
+    AT_DISPATCH_FLOATING_TYPES(qkv.scalar_type(), "gcrl::attention", [&] {
+      const scalar_t* q = qkv.data_ptr<scalar_t>();
+      scalar_t* pp = p.data_ptr<scalar_t>();
+      scalar_t* yy = y.data_ptr<scalar_t>();
+      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionForwardPairs<scalar_t>(q, pp, yy, s, b, e); });
+    });
+    ctx->save_for_backward({qkv, p});
+    ctx->saved_data["heads"] = heads;
+    ctx->saved_data["causal"] = causal;
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& qkv = saved[0];
+    const at::Tensor& p = saved[1];
+    const AttentionShape s = attentionShape(qkv, ctx->saved_data["heads"].toInt(), ctx->saved_data["causal"].toBool());
+    const at::Tensor gy = grads[0].contiguous();
+    at::Tensor g = at::zeros_like(qkv);
+    AT_DISPATCH_FLOATING_TYPES(qkv.scalar_type(), "gcrl::attention_backward", [&] {
+      const scalar_t* q = qkv.data_ptr<scalar_t>();
+      const scalar_t* pp = p.data_ptr<scalar_t>();
+      const scalar_t* gyy = gy.data_ptr<scalar_t>();
+      scalar_t* gg = g.data_ptr<scalar_t>();
+      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionBackwardPairs<scalar_t>(q, pp, gyy, gg, s, b, e); });
+    });
+    return {g, at::Tensor(), at::Tensor()};
+  }
+};
+
+at::Tensor attention(const at::Tensor& qkv, int64_t heads, bool causal) { return Attention::apply(qkv, heads, causal); }
+
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const c10::optional<at::Tensor>& bias, int64_t rows,
+                  bool bf16) {
+  TORCH_CHECK(weight.dim() == 2, "gcrl::linear: weight must be 2-d");
+  const at::Tensor b = bias.has_value() && bias->defined() ? *bias : at::zeros({weight.size(0)}, weight.options());
+  return ChunkedLinear::apply(x, weight, b, rows, bf16);
+}
+
+}  // namespace
+
+TORCH_LIBRARY(gcrl, m) {
+  m.def("linear(Tensor x, Tensor weight, Tensor? bias, int chunk_rows, bool bf16) -> Tensor", &linear);
+  m.def("attention(Tensor qkv, int heads, bool causal) -> Tensor", &attention);
+  m.def("set_blas_threads(int n) -> bool", &setBlasThreads);
+  m.def("get_blas_threads() -> int", &getBlasThreads);
+}
+
+}  // namespace gcrl

@@ -1,0 +1,213 @@
+// The fast training kernels of native/src/kernels.cc (dispatcher operators of the `gcrl` namespace)
+// and the process-wide switches that pick them:
+//
+//   kernel path   "fast" (default): Linear layers on the CPU run gcrl::linear, whose GEMMs work on
+//                 row chunks the BLAS handles well; "reference": aten::linear, the straightforward
+//                 implementation the fast path is tested against.
+//   matmul precision "fp32" (default) or "bf16": Linear and attention matmuls on bfloat16 copies of
+//                 their operands, with float32 accumulation, softmax, norms, losses and master
+//                 weights (mixed precision). Only worth it where the CPU multiplies bf16 natively
+//                 (AVX512-BF16 or AMX); see bf16Supported().
+import { readFileSync } from "node:fs";
+import { argError } from "./errors.ts";
+import { op, opT, type Tensor } from "./tensor.ts";
+
+export type KernelPath = "fast" | "reference";
+export type MatmulPrecision = "fp32" | "bf16";
+
+/**
+ * Rows of the flattened input per GEMM in gcrl::linear. OpenBLAS is slow on tall-skinny products
+ * (25,088 × 128 · 128 × 384 as one call) and fast on blocks of a few thousand rows; measured by
+ * `npm run bench -- kernels`.
+ */
+export const LINEAR_CHUNK_ROWS = 4096;
+
+let path: KernelPath = "fast";
+let precision: MatmulPrecision = "fp32";
+
+export function setKernelPath(p: KernelPath): void {
+  if (p !== "fast" && p !== "reference") argError("setKernelPath", "path", `"fast" or "reference"`, p);
+  path = p;
+}
+
+export function kernelPath(): KernelPath {
+  return path;
+}
+
+export function setMatmulPrecision(p: MatmulPrecision): void {
+  if (p !== "fp32" && p !== "bf16") argError("setMatmulPrecision", "precision", `"fp32" or "bf16"`, p);
+  precision = p;
+}
+
+export function matmulPrecision(): MatmulPrecision {
+  return precision;
+}
+
+/** Runs fn with the given kernel path and matmul precision, restoring the previous ones after. */
+export function withKernels<T>(settings: { path?: KernelPath; precision?: MatmulPrecision }, fn: () => T): T {
+  const saved = { path, precision };
+  if (settings.path !== undefined) setKernelPath(settings.path);
+  if (settings.precision !== undefined) setMatmulPrecision(settings.precision);
+  try {
+    return fn();
+  } finally {
+    path = saved.path;
+    precision = saved.precision;
+  }
+}
+
+let bf16Cpu: boolean | undefined;
+
+/**
+ * Whether this CPU multiplies bfloat16 natively (the avx512_bf16 or amx_bf16 flag in
+ * /proc/cpuinfo). Without it libtorch emulates bf16 GEMMs, many times slower than float32.
+ */
+export function bf16Supported(): boolean {
+  if (bf16Cpu === undefined) {
+    let flags = "";
+    try {
+      flags = readFileSync("/proc/cpuinfo", "utf8");
+    } catch {
+      flags = "";
+    }
+    bf16Cpu = /\b(avx512_bf16|amx_bf16)\b/.test(flags);
+  }
+  return bf16Cpu;
+}
+
+export interface LinearChunkedOptions {
+  /** Rows of the flattened x per GEMM (default LINEAR_CHUNK_ROWS). */
+  chunkRows?: number;
+  /** Multiply bfloat16 copies of the operands, accumulating in float32 (default false). */
+  bf16?: boolean;
+}
+
+/**
+ * gcrl::linear: x·Wᵀ + b with x (..., in), W (out, in), b (out) or null, float32 or float64 on the
+ * CPU, every GEMM of forward and backward over at most chunkRows rows of the flattened x.
+ */
+export function linearChunked(x: Tensor, weight: Tensor, bias: Tensor | null, options: LinearChunkedOptions = {}): Tensor {
+  const chunkRows = options.chunkRows ?? LINEAR_CHUNK_ROWS;
+  const bf16 = options.bf16 ?? false;
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) argError("linearChunked", "chunkRows", "a positive integer", chunkRows);
+  if (weight.ndim !== 2) argError("linearChunked", "weight", "a 2-d (out, in) tensor", weight);
+  const [out, inFeatures] = weight.shape as [number, number];
+  if (x.ndim < 1 || x.shape[x.ndim - 1] !== inFeatures) argError("linearChunked", "x", `a tensor whose last dim is ${inFeatures}`, x);
+  if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== out)) argError("linearChunked", "bias", `a 1-d tensor of ${out} elements or null`, bias);
+  for (const [name, t] of [["x", x], ["weight", weight], ["bias", bias]] as const) {
+    if (t === null) continue;
+    if (t.device !== "cpu") argError("linearChunked", name, "a CPU tensor", t.device);
+    if (t.dtype !== x.dtype || (x.dtype !== "float32" && x.dtype !== "float64")) argError("linearChunked", name, "float32 or float64, all three of the same dtype", t.dtype);
+  }
+  if (bf16 && x.dtype !== "float32") argError("linearChunked", "bf16", "false for float64 inputs", bf16);
+  return opT("gcrl::linear", x, weight, bias, chunkRows, bf16);
+}
+
+/**
+ * y = x·Wᵀ + b, x (..., in), W (out, in), b (out) or null. On the CPU with the fast path: gcrl::linear
+ * (chunked GEMMs; in bf16 under matmul precision "bf16"); otherwise aten::linear (bf16 operands cast
+ * explicitly under "bf16").
+ */
+export function linearKernel(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  const bf16 = precision === "bf16" && x.dtype === "float32";
+  // Arguments gcrl::linear would refuse go to aten::linear, whose error names them as linear's.
+  const fits =
+    weight.ndim === 2 && x.ndim >= 1 && x.shape[x.ndim - 1] === weight.shape[1] && weight.dtype === x.dtype && weight.device === "cpu" &&
+    (bias === null || (bias.ndim === 1 && bias.shape[0] === weight.shape[0] && bias.dtype === x.dtype && bias.device === "cpu"));
+  if (path === "fast" && fits && x.device === "cpu" && (x.dtype === "float32" || x.dtype === "float64")) {
+    return linearChunked(x, weight, bias, { bf16 });
+  }
+  if (bf16) return opT("aten::linear", x.to("bfloat16"), weight.to("bfloat16"), bias === null ? null : bias.to("bfloat16")).to("float32");
+  return opT("aten::linear", x, weight, bias);
+}
+
+/**
+ * gcrl::attention: multi-head softmax attention within each of N sequences of length L, read from
+ * the packed qkv (N, L, 3d) ([q | k | v], heads contiguous in each) → (N, L, d), heads concatenated.
+ * Float32 or float64 on the CPU; no dropout (callers needing attention dropout use the reference).
+ */
+export function attentionFused(qkv: Tensor, heads: number, causal: boolean): Tensor {
+  if (qkv.ndim !== 3 || qkv.shape[2]! % 3 !== 0) argError("attentionFused", "qkv", "an (N, L, 3d) tensor", qkv);
+  const d = qkv.shape[2]! / 3;
+  if (!Number.isInteger(heads) || heads < 1 || d % heads !== 0) argError("attentionFused", "heads", `a positive divisor of d = ${d}`, heads);
+  if (qkv.device !== "cpu" || (qkv.dtype !== "float32" && qkv.dtype !== "float64")) argError("attentionFused", "qkv", "a float32 or float64 CPU tensor", `${qkv.dtype} on ${qkv.device}`);
+  if (qkv.numel === 0) argError("attentionFused", "qkv", "a non-empty tensor", qkv);
+  return opT("gcrl::attention", qkv, heads, causal);
+}
+
+/** Whether attention on qkv can take the fused kernel: fast path, float32/64 CPU, fp32 matmuls, no dropout. */
+export function fusedAttentionApplies(qkv: Tensor, dropoutActive: boolean): boolean {
+  return path === "fast" && precision === "fp32" && !dropoutActive && qkv.device === "cpu" && (qkv.dtype === "float32" || qkv.dtype === "float64") && qkv.numel > 0;
+}
+
+/** a·b (torch.matmul), in bf16 with a float32 result under matmul precision "bf16". */
+export function matmulKernel(a: Tensor, b: Tensor): Tensor {
+  if (precision === "bf16" && a.dtype === "float32") return a.to("bfloat16").matmul(b.to("bfloat16")).to("float32");
+  return a.matmul(b);
+}
+
+export interface CpuCacheStats {
+  /** Bytes held in the free lists. */
+  cachedBytes: number;
+  /** Large allocations served from the cache / from the system since the process started. */
+  hits: number;
+  misses: number;
+  /** Large blocks handed out and not yet freed. */
+  blocksInUse: number;
+}
+
+/**
+ * Switches libtorch's CPU allocator to native/src/allocator.cc's caching allocator, which keeps
+ * freed blocks of ≥ 1 MiB (up to maxBytes in all) and hands them out again for the same size,
+ * instead of mapping and faulting in fresh pages for every large tensor. 0 switches back to the
+ * default allocator and frees the cache. Tensors allocated under either allocator stay valid.
+ */
+export function setCpuCache(maxBytes: number): void {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) argError("setCpuCache", "maxBytes", "a non-negative integer number of bytes", maxBytes);
+  op("gcrl::set_cpu_cache", maxBytes);
+}
+
+export function cpuCacheStats(): CpuCacheStats {
+  const [cachedBytes, hits, misses, blocksInUse] = op("gcrl::cpu_cache_stats") as number[];
+  return { cachedBytes: cachedBytes!, hits: hits!, misses: misses!, blocksInUse: blocksInUse! };
+}
+
+/** Default cache size of withCpuCache: more than a reference-model training step's activations. */
+export const CPU_CACHE_BYTES = 8 * 1024 ** 3;
+
+/** Runs fn (sync or async) with the caching allocator on, then switches it off and frees the cache. */
+export async function withCpuCache<T>(fn: () => Promise<T> | T, maxBytes = CPU_CACHE_BYTES): Promise<T> {
+  setCpuCache(maxBytes);
+  try {
+    return await fn();
+  } finally {
+    setCpuCache(0);
+  }
+}
+
+/**
+ * Runs fn (sync or async) the way training runs: with the caching allocator on (measured on the
+ * reference model, 2 cores: 9.5 → 7.4 s per step). OpenBLAS keeps its threads: with it on one
+ * thread (setBlasThreads(1), gcrl::linear's parallel chunks) a step takes 1.7× less CPU time but
+ * ~1.3× more wall-clock time on an idle machine.
+ */
+export async function withTrainingEngine<T>(fn: () => Promise<T> | T): Promise<T> {
+  return withCpuCache(fn);
+}
+
+/** OpenBLAS's own thread count, or null when libtorch's BLAS here is not OpenBLAS. */
+export function blasThreads(): number | null {
+  const n = op("gcrl::get_blas_threads") as number;
+  return n < 0 ? null : n;
+}
+
+/**
+ * Sets OpenBLAS's own thread count (false when the BLAS is not OpenBLAS). At 1, gcrl::linear runs
+ * its row chunks in parallel over libtorch's intra-op threads instead, one GEMM per thread, and
+ * the two thread pools stop competing for the same cores; other BLAS calls (aten::linear, matmul)
+ * then run on one thread.
+ */
+export function setBlasThreads(n: number): boolean {
+  if (!Number.isInteger(n) || n < 1 || n > 1024) argError("setBlasThreads", "n", "an integer between 1 and 1024", n);
+  return op("gcrl::set_blas_threads", n) as boolean;
+}
