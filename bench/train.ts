@@ -25,7 +25,7 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { AdamW, manualSeed, randint, setNumThreads, getNumThreads, buildInfo, tidy, weightDecayGroups, withKernels, setCpuCache, CPU_CACHE_BYTES, blasThreads, setBlasThreads, type Tensor, type KernelPath, type MatmulPrecision } from "../src/torch/index.ts";
+import { AdamW, manualSeed, randint, setNumThreads, getNumThreads, buildInfo, tidy, weightDecayGroups, withKernels, bf16Supported, setCpuCache, CPU_CACHE_BYTES, blasThreads, setBlasThreads, type Tensor, type KernelPath, type MatmulPrecision } from "../src/torch/index.ts";
 import { matmulPeak } from "./engine.ts";
 import { native } from "../src/torch/native.ts";
 import { GCRLModel, type ModelConfig } from "../src/model/index.ts";
@@ -190,7 +190,7 @@ function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (path?: K
   const strong = setup.objective.mode === "igpt" ? null : randint(0, k, [setup.batch, h, w]);
   const blas = blasThreads();
   const step = (path: KernelPath = "fast", precision: MatmulPrecision = "fp32", cache = path === "fast", blas1 = false): StepTimes => withKernels({ path, precision }, () => {
-    // The trainer runs with the caching allocator (train() wraps itself in withTrainingEngine); the
+    // The trainer runs with the caching allocator (train() wraps itself in withCpuCache); the
     // cache stays on between cached steps so they reuse each other's blocks, as training steps do.
     setCpuCache(cache ? CPU_CACHE_BYTES : 0);
     if (blas !== null) setBlasThreads(blas1 ? 1 : blas);
@@ -267,15 +267,6 @@ print(json.dumps({"out": out.getvalue(), "cpu": cpu, "sys": sys_, "maxrss": reso
   return { line, step: Number(match[1]), gflopPerImage: Number(match[2]), cpu: r.cpu, sys: r.sys, maxRssKb: r.maxrss };
 }
 
-/** True when the CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16), per /proc/cpuinfo. */
-function cpuHasBf16(): boolean {
-  try {
-    return /\b(avx512_bf16|amx_bf16)\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
-  } catch {
-    return false;
-  }
-}
-
 /** libtorch's "CPU capability usage" (the widest vector ISA its kernels use here), e.g. "AVX2". */
 function cpuCapability(): string {
   return /CPU capability usage: (\S+)/.exec(buildInfo().config)?.[1] ?? "unknown";
@@ -287,7 +278,7 @@ export function benchTrain(): void {
   const steps = envInt("GCRL_BENCH_TRAIN_STEPS", 2);
   const rounds = envInt("GCRL_BENCH_TRAIN_ROUNDS", 1);
   const bf16Env = process.env.GCRL_BENCH_TRAIN_BF16;
-  const hasBf16 = cpuHasBf16();
+  const hasBf16 = bf16Supported();
   const withBf16 = bf16Env === "1" || (bf16Env !== "0" && hasBf16);
   const profile = process.argv.includes("--profile");
   const threadsBefore = getNumThreads();

@@ -1,9 +1,10 @@
 // The fast training kernels of native/src/kernels.cc (dispatcher operators of the `gcrl` namespace)
 // and the process-wide switches that pick them:
 //
-//   kernel path   "fast" (default): Linear layers on the CPU run gcrl::linear, whose GEMMs work on
-//                 row chunks the BLAS handles well; "reference": aten::linear, the straightforward
-//                 implementation the fast path is tested against.
+//   kernel path   "fast" (default): Linear layers on the CPU run gcrl::linear (GEMMs over row
+//                 chunks) and attention runs the fused gcrl::attention; "reference": aten::linear
+//                 and matmul/softmax attention, the straightforward implementation the fast path
+//                 is tested against.
 //   matmul precision "fp32" (default) or "bf16": Linear and attention matmuls on bfloat16 copies of
 //                 their operands, with float32 accumulation, softmax, norms, losses and master
 //                 weights (mixed precision). Only worth it where the CPU multiplies bf16 natively
@@ -16,9 +17,10 @@ export type KernelPath = "fast" | "reference";
 export type MatmulPrecision = "fp32" | "bf16";
 
 /**
- * Rows of the flattened input per GEMM in gcrl::linear. OpenBLAS is slow on tall-skinny products
- * (25,088 × 128 · 128 × 384 as one call) and fast on blocks of a few thousand rows; measured by
- * `npm run bench -- kernels`.
+ * Rows of the flattened input per GEMM in gcrl::linear. ENGINE-FACTS.md measured OpenBLAS slow on
+ * tall-skinny products as one call; the OpenBLAS measured here is not (`npm run bench -- kernels`:
+ * chunks of 4096 run the reference model's four Linear shapes at 0.70–1.24× aten::linear), so
+ * this is a per-machine choice worth revisiting per shape.
  */
 export const LINEAR_CHUNK_ROWS = 4096;
 
@@ -90,33 +92,34 @@ export function linearChunked(x: Tensor, weight: Tensor, bias: Tensor | null, op
   const chunkRows = options.chunkRows ?? LINEAR_CHUNK_ROWS;
   const bf16 = options.bf16 ?? false;
   if (!Number.isInteger(chunkRows) || chunkRows < 1) argError("linearChunked", "chunkRows", "a positive integer", chunkRows);
-  if (weight.ndim !== 2) argError("linearChunked", "weight", "a 2-d (out, in) tensor", weight);
-  const [out, inFeatures] = weight.shape as [number, number];
-  if (x.ndim < 1 || x.shape[x.ndim - 1] !== inFeatures) argError("linearChunked", "x", `a tensor whose last dim is ${inFeatures}`, x);
-  if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== out)) argError("linearChunked", "bias", `a 1-d tensor of ${out} elements or null`, bias);
-  for (const [name, t] of [["x", x], ["weight", weight], ["bias", bias]] as const) {
-    if (t === null) continue;
-    if (t.device !== "cpu") argError("linearChunked", name, "a CPU tensor", t.device);
-    if (t.dtype !== x.dtype || (x.dtype !== "float32" && x.dtype !== "float64")) argError("linearChunked", name, "float32 or float64, all three of the same dtype", t.dtype);
-  }
+  const refusal = linearChunkedRefusal(x, weight, bias);
+  if (refusal !== null) argError("linearChunked", refusal.arg, refusal.expected, refusal.got);
   if (bf16 && x.dtype !== "float32") argError("linearChunked", "bf16", "false for float64 inputs", bf16);
   return opT("gcrl::linear", x, weight, bias, chunkRows, bf16);
 }
 
+/** Why gcrl::linear would refuse these tensors (the argument, what it expects, what it got), or null. */
+function linearChunkedRefusal(x: Tensor, weight: Tensor, bias: Tensor | null): { arg: string; expected: string; got: unknown } | null {
+  if (weight.ndim !== 2) return { arg: "weight", expected: "a 2-d (out, in) tensor", got: weight };
+  const [out, inFeatures] = weight.shape as [number, number];
+  if (x.ndim < 1 || x.shape[x.ndim - 1] !== inFeatures) return { arg: "x", expected: `a tensor whose last dim is ${inFeatures}`, got: x };
+  if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== out)) return { arg: "bias", expected: `a 1-d tensor of ${out} elements or null`, got: bias };
+  for (const [arg, t] of [["x", x], ["weight", weight], ["bias", bias]] as const) {
+    if (t === null) continue;
+    if (t.device !== "cpu") return { arg, expected: "a CPU tensor", got: t.device };
+    if (t.dtype !== x.dtype || (x.dtype !== "float32" && x.dtype !== "float64")) return { arg, expected: "float32 or float64, all three of the same dtype", got: t.dtype };
+  }
+  return null;
+}
+
 /**
- * y = x·Wᵀ + b, x (..., in), W (out, in), b (out) or null. On the CPU with the fast path: gcrl::linear
- * (chunked GEMMs; in bf16 under matmul precision "bf16"); otherwise aten::linear (bf16 operands cast
- * explicitly under "bf16").
+ * y = x·Wᵀ + b, x (..., in), W (out, in), b (out) or null. On the fast path, for tensors gcrl::linear
+ * takes: gcrl::linear (chunked GEMMs; in bf16 under matmul precision "bf16"); otherwise aten::linear
+ * (bf16 operands cast explicitly under "bf16"), whose errors name bad arguments as linear's.
  */
 export function linearKernel(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   const bf16 = precision === "bf16" && x.dtype === "float32";
-  // Arguments gcrl::linear would refuse go to aten::linear, whose error names them as linear's.
-  const fits =
-    weight.ndim === 2 && x.ndim >= 1 && x.shape[x.ndim - 1] === weight.shape[1] && weight.dtype === x.dtype && weight.device === "cpu" &&
-    (bias === null || (bias.ndim === 1 && bias.shape[0] === weight.shape[0] && bias.dtype === x.dtype && bias.device === "cpu"));
-  if (path === "fast" && fits && x.device === "cpu" && (x.dtype === "float32" || x.dtype === "float64")) {
-    return linearChunked(x, weight, bias, { bf16 });
-  }
+  if (path === "fast" && linearChunkedRefusal(x, weight, bias) === null) return opT("gcrl::linear", x, weight, bias, LINEAR_CHUNK_ROWS, bf16);
   if (bf16) return opT("aten::linear", x.to("bfloat16"), weight.to("bfloat16"), bias === null ? null : bias.to("bfloat16")).to("float32");
   return opT("aten::linear", x, weight, bias);
 }
@@ -183,16 +186,6 @@ export async function withCpuCache<T>(fn: () => Promise<T> | T, maxBytes = CPU_C
   } finally {
     setCpuCache(0);
   }
-}
-
-/**
- * Runs fn (sync or async) the way training runs: with the caching allocator on (measured on the
- * reference model, 2 cores: 9.5 → 7.4 s per step). OpenBLAS keeps its threads: with it on one
- * thread (setBlasThreads(1), gcrl::linear's parallel chunks) a step takes 1.7× less CPU time but
- * ~1.3× more wall-clock time on an idle machine.
- */
-export async function withTrainingEngine<T>(fn: () => Promise<T> | T): Promise<T> {
-  return withCpuCache(fn);
 }
 
 /** OpenBLAS's own thread count, or null when libtorch's BLAS here is not OpenBLAS. */
