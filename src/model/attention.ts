@@ -55,7 +55,7 @@ export function multiHeadAttention(qkv: Tensor, heads: number, options: Attentio
   let att = matmulKernel(q, k.transpose(-1, -2)).div(Math.sqrt(dh)); // (B, n1, heads, n2, n2)
   if (options.causal) att = att.maskedFill(causalMask(n2, qkv.device), -Infinity);
   att = att.softmax(-1);
-  if (options.training && options.dropout > 0) att = att.dropout(options.dropout, true);
+  if (dropoutActive) att = att.dropout(options.dropout, true);
   const y = matmulKernel(att, v); // (B, n1, heads, n2, dh)
   return y.permute([0, 1, 3, 2, 4]).reshape([b, n1, n2, d]);
 }
