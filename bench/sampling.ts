@@ -1,5 +1,5 @@
-// Sampling benchmark: samples/s of the row-by-row fast path (src/eval/sampling.ts: one encoder
-// pass per row, one single-row decoder pass per pixel) next to the naive reference (encode +
+// Sampling benchmark: samples/s of the fast path (src/eval/sampling.ts, src/model/incremental.ts:
+// one cached encoder step per row, one cached decoder step per pixel) next to the naive reference (encode +
 // decode of the full image once per pixel), on the model sizes of configs/demo.json, in one run
 // with the same n images; then the fast path on configs/reference.json's sizes. Random init (the
 // speed does not depend on the weights), 28×28, K = 16, 2 threads.
@@ -14,7 +14,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { manualSeed, getNumThreads, setNumThreads, noGrad, tensor, tidy, zeros } from "../src/torch/index.ts";
-import { GCRLModel, type ModelConfig } from "../src/model/index.ts";
+import { GCRLModel, IncrementalDecoder, type ModelConfig } from "../src/model/index.ts";
 import { sampleTokens, sampleTokensNaive } from "../src/eval/sampling.ts";
 import { envInt } from "./env-int.ts";
 
@@ -66,34 +66,37 @@ function naivePrefixSeconds(model: GCRLModel, n: number, rows: number): number {
   return (performance.now() - start) / 1000;
 }
 
-/** Seconds of one encoder pass and of one single-row decoder pass on n images (the fast path's two parts). */
-function partSeconds(model: GCRLModel, n: number): { encode: number; decodeRow: number } {
+/**
+ * Where the fast path's time goes (src/model/incremental.ts), on n images: the encoder's H row
+ * steps (one image's worth of encoder work) and the decoder's H·W pixel steps, timed on their own.
+ */
+function partSeconds(model: GCRLModel, n: number): { encoder: number; decoder: number } {
   const { height: h, width: w } = model.config;
-  return noGrad(() =>
-    tidy(() => {
-      const t = zeros([n, h, w], { dtype: "int64" });
-      const reps = 5;
-      model.encode(t);
-      const e0 = performance.now();
-      let hidden = model.encode(t).hidden;
-      for (let r = 1; r < reps; r++) hidden = model.encode(t).hidden;
-      const encode = (performance.now() - e0) / 1000 / reps;
-      const context = model.rowContext(hidden, h - 1);
+  return noGrad(() => {
+    const state = new IncrementalDecoder(model, n);
+    try {
       const row = zeros([n, w], { dtype: "int64" });
-      model.decodeRow(row, context, h - 1);
+      const e0 = performance.now();
+      for (let r = 0; r < h; r++) tidy(() => state.encodeRow(row, r));
+      const encoder = (performance.now() - e0) / 1000;
+      const context = state.rowContext(null, 0);
       const d0 = performance.now();
-      for (let r = 0; r < reps * 4; r++) tidy(() => model.decodeRow(row, context, h - 1));
-      return { encode, decodeRow: (performance.now() - d0) / 1000 / (reps * 4) };
-    }),
-  );
+      for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) tidy(() => state.decodeStep(j === 0 ? state.start() : state.embedAt(row.select(1, 0), 0, j - 1), context.select(1, j), j));
+      const decoder = (performance.now() - d0) / 1000;
+      row.dispose();
+      context.dispose();
+      return { encoder, decoder };
+    } finally {
+      state.dispose();
+    }
+  });
 }
 
-/** Where the fast path's time goes: its encoder runs over i rows for row i (Σ i/H ≈ (H − 1)/2 full passes). */
-function parts(p: { encode: number; decodeRow: number }, n: number): string {
+/** The parts line: encoder and decoder steps, and what is left of the whole (drawing, host copies). */
+function parts(p: { encoder: number; decoder: number }, n: number, total: number): string {
   const { height: h, width: w } = IMAGE;
-  const encoderPasses = (h - 1) / 2;
-  return `  parts (batch ${n}): full encoder pass ${(p.encode * 1000).toFixed(2)} ms × ${encoderPasses.toFixed(1)} (prefixes) ≈ ${(p.encode * encoderPasses).toFixed(2)} s; ` +
-    `single-row decoder pass ${(p.decodeRow * 1000).toFixed(2)} ms × ${h * w} pixels ≈ ${(p.decodeRow * h * w).toFixed(2)} s`;
+  return `  parts (batch ${n}): encoder ${h} row steps ${p.encoder.toFixed(2)} s; decoder ${h * w} pixel steps ${p.decoder.toFixed(2)} s ` +
+    `(${((p.decoder / (h * w)) * 1000).toFixed(2)} ms each); the rest (draws, host copies) ${Math.max(0, total - p.encoder - p.decoder).toFixed(2)} s`;
 }
 
 export async function benchSampling(): Promise<void> {
@@ -104,7 +107,7 @@ export async function benchSampling(): Promise<void> {
     const h = IMAGE.height;
     const naiveRows = Math.min(envInt("GCRL_BENCH_SAMPLING_NAIVE_ROWS", h), h);
     const refN = envInt("GCRL_BENCH_SAMPLING_REF_N", 8);
-    console.log(`== sampling: fast (row by row) vs naive (whole network per pixel), ${THREADS} threads, 28×28, K = 16, random init ==`);
+    console.log(`== sampling: fast (cached steps) vs naive (whole network per pixel), ${THREADS} threads, 28×28, K = 16, random init ==`);
 
     const demo = build(modelSection("demo.json"));
     console.log(`demo model (configs/demo.json): ${demo.describe()}`);
@@ -131,8 +134,7 @@ export async function benchSampling(): Promise<void> {
     console.log(`  naive: ${n} images in ${naiveSeconds.toFixed(2)} s = ${naiveRate.toFixed(3)} samples/s${agreement}`);
     const ratio = fastRate / naiveRate;
     console.log(`  speed-up fast / naive: ${ratio.toFixed(1)}× (target >= 10×: ${ratio >= 10 ? "PASS" : "FAIL"})`);
-    const dp = partSeconds(demo, n);
-    console.log(parts(dp, n));
+    console.log(parts(partSeconds(demo, n), n, fast.seconds));
     demo.dispose();
 
     const ref = build(modelSection("reference.json"));
@@ -141,8 +143,7 @@ export async function benchSampling(): Promise<void> {
     const refFast = timeIt(() => sampleTokens(ref, refN, { seed: 1, batchSize: refN }));
     refFast.value.dispose();
     console.log(`  fast : ${refN} images in ${refFast.seconds.toFixed(2)} s = ${(refN / refFast.seconds).toFixed(2)} samples/s (batch ${refN})`);
-    const rp = partSeconds(ref, refN);
-    console.log(parts(rp, refN));
+    console.log(parts(partSeconds(ref, refN), refN, refFast.seconds));
     ref.dispose();
   } finally {
     setNumThreads(previousThreads);

@@ -2,19 +2,16 @@
 // "Sampling"): pixels are drawn one at a time in raster order, each from the model's
 // p(x_ij | pixels before (i, j)), with temperature and top-k (src/eval/categorical.ts).
 //
-// Fast path (axial models). The decoder's rows are independent given the context
-// shift_down(h_enc), and h_enc row i−1 depends on image rows ≤ i−1 only (causal column attention),
-// so for each row i:
-//   hidden  = encoder(image rows 0..i−1)              (B, i, W, d)   encoder-prefix.ts: i rows, not H
-//   context = rowContext(hidden, i)                   (B, W, d)      once per row (needs h_enc row i−1)
-//   for j in 0..W−1:
-//     logits = decodeRow(row i so far, context, i)   (B, W, K)      L_dec row blocks on B×W tokens
-//     x_ij  ~ softmax(logits[:, j] / T) (top-k)
-// Cost per image: Σ_i i/H ≈ H/2 full encoder passes + H·W single-row decoder passes (≈ H decoder passes).
+// Fast path (src/model/incremental.ts): the network runs one step at a time over the new
+// positions only, its causal blocks reading earlier keys and values from caches.
+//   axial, per row i:  h_enc row i−1 = encodeRow(image row i−1)   (B, W, d)   column blocks cached
+//                      context = rowContext(h_enc row i−1, i)      (B, W, d)
+//                      for j: logits = decodeStep(e(i, j−1) or start, context[:, j], j)   (B, K)
+//   dense, per raster t: e_{t−1}, h_{t−1} = encodeToken(x_{t−1});  logits = decodeStep(…, t)
+// Cost per image: about one encoder and one decoder pass over its H·W pixels, in H·W small steps.
 //
-// Naive path (the reference, and the method for dense models, whose pixels each depend on the
-// whole raster prefix): encode + decode the full current image once per pixel, read logits[:, i, j].
-// Cost per image: H·W full passes.
+// Naive path (the reference): encode + decode the full current image once per pixel, read
+// logits[:, i, j]. Cost per image: H·W full passes.
 //
 // Randomness: image b's pixels use the uniforms of its own JS Rng stream (Rng.derive(seed, b) for
 // samples, Rng.derive(seed, n, s) for completion s of image n), one draw per sampled pixel in
@@ -23,10 +20,10 @@
 //
 // Everything runs under noGrad with the model in eval mode (its mode is restored), with a tidy
 // scope per row and per pixel, so memory stays flat however many images are drawn.
-import { Tensor, tensor, noGrad, tidy, zeros } from "../torch/index.ts";
+import { Tensor, tensor, noGrad, tidy, keep, dispose } from "../torch/index.ts";
 import type { GCRLModel } from "../model/gcrl-model.ts";
+import { IncrementalDecoder } from "../model/incremental.ts";
 import { Rng } from "../data/rng.ts";
-import { encodeRowPrefix } from "./encoder-prefix.ts";
 import { checkCategoricalParams, sampleCategorical, type CategoricalParams } from "./categorical.ts";
 
 export { maskedImages, completionGridRows, MASK_GRAY } from "./completion-grid.ts";
@@ -62,12 +59,12 @@ interface Job {
   rng: (index: number) => Rng;
 }
 
-/** Unconditional samples: int64 (n, H, W) tokens. Axial models take the fast row-by-row path. */
+/** Unconditional samples: int64 (n, H, W) tokens, by the fast (cached, step by step) path. */
 export function sampleTokens(model: GCRLModel, n: number, options: SampleOptions = {}): Tensor {
   const where = "sampleTokens";
   checkCount(where, "n", n);
   const o = resolveOptions(where, model, options);
-  const out = generate(model, unconditionalJob(n, o.seed), o, model.config.attention === "axial" ? "fast" : "naive");
+  const out = generate(model, unconditionalJob(n, o.seed), o, "fast");
   return tensorOf(out, [n, model.config.height, model.config.width], model);
 }
 
@@ -105,7 +102,7 @@ export function completeTokens(model: GCRLModel, tokens: Tensor, givenRows: numb
     fill: (index, into, offset) => into.set(given.subarray(Math.floor(index / samples) * hw, (Math.floor(index / samples) + 1) * hw), offset),
     rng: (index) => Rng.derive(o.seed, Math.floor(index / samples), index % samples),
   };
-  const out = generate(model, job, o, model.config.attention === "axial" ? "fast" : "naive");
+  const out = generate(model, job, o, "fast");
   return tensorOf(out, [count, samples, h, w], model);
 }
 
@@ -136,8 +133,9 @@ function generate(model: GCRLModel, job: Job, o: ResolvedOptions, method: "fast"
           rngs.push(job.rng(first + k));
         }
         const batch: Batch = { model, images, b, rngs, params: o, progress, onProgress: o.onProgress };
-        if (method === "fast") sampleRowByRow(batch, job.givenRows);
-        else samplePixelByPixel(batch, job.givenRows);
+        if (method === "naive") samplePixelByPixel(batch, job.givenRows);
+        else if (model.config.attention === "axial") sampleRowByRow(batch, job.givenRows);
+        else sampleRaster(batch, job.givenRows);
       }
     });
   } finally {
@@ -157,42 +155,97 @@ interface Batch {
   onProgress: ((rowsDone: number, rowsTotal: number) => void) | null;
 }
 
-/** The axial fast path: per row, one encoder pass over the rows above and one context; one single-row decode per pixel. */
-function sampleRowByRow(batch: Batch, startRow: number): void {
+/** Host tokens of pixel (i, j) of the batch's b images → int64 (b) on the model's device. */
+function pixelTokens(batch: Batch, i: number, j: number): Tensor {
+  const { model, images, b } = batch;
+  const { height: h, width: w } = model.config;
+  const values = new BigInt64Array(b);
+  for (let n = 0; n < b; n++) values[n] = images[n * h * w + i * w + j]!;
+  return tensor(values, { shape: [b], device: model.tok.weight.device });
+}
+
+/** Draws pixel (i, j) of every image from logits (b, K) and writes it into the batch's images. */
+function drawPixel(batch: Batch, logits: Tensor, i: number, j: number): void {
   const { model, images, b, rngs, params } = batch;
   const { height: h, width: w, vocabSize: k } = model.config;
-  const hw = h * w;
-  const device = model.tok.weight.device;
-  const rowTokens = new BigInt64Array(b * w); // (b, W): row i of every image
-  for (let i = startRow; i < h; i++) {
-    tidy(() => {
-      const context = tidy(() => {
-        // h_enc row i−1 from the encoder over image rows 0..i−1 only (encoder-prefix.ts); the other
-        // rows of `hidden` are never read by rowContext.
-        const hidden = zeros([b, h, w, model.config.d], { dtype: model.row.dtype, device }); // (b, H, W, d)
-        if (i > 0) {
-          const prefix = encodeRowPrefix(model, tensor(images, { shape: [b, h, w], device }).narrow(1, 0, i)); // (b, i, W, d)
-          hidden.select(1, i - 1).copy_(prefix.select(1, i - 1));
-        }
-        return model.rowContext(hidden, i); // (b, W, d)
-      });
-      rowTokens.fill(0n);
-      for (let j = 0; j < w; j++) {
-        const logits = tidy(() => model.decodeRow(tensor(rowTokens, { shape: [b, w], device }), context, i).select(1, j).contiguous()); // (b, K)
-        const values = floatValues(logits);
-        logits.dispose();
-        for (let n = 0; n < b; n++) {
-          const colour = sampleCategorical(values, n * k, k, params, rngs[n]!.next());
-          rowTokens[n * w + j] = BigInt(colour);
-          images[n * hw + i * w + j] = BigInt(colour);
-        }
+  const values = floatValues(logits);
+  for (let n = 0; n < b; n++) images[n * h * w + i * w + j] = BigInt(sampleCategorical(values, n * k, k, params, rngs[n]!.next()));
+}
+
+/**
+ * The axial fast path (src/model/incremental.ts): per row i, the encoder steps over image row i − 1
+ * only (its column blocks read rows < i − 1 from their caches), then the decoder steps over the
+ * row's pixels one at a time.
+ */
+function sampleRowByRow(batch: Batch, startRow: number): void {
+  const { model, b } = batch;
+  const { height: h, width: w } = model.config;
+  const state = new IncrementalDecoder(model, b);
+  let above: Tensor | null = null; // h_enc row i − 1 (b, W, d), kept
+  try {
+    for (let i = 0; i < h; i++) {
+      if (i > 0) {
+        const next: Tensor = keep(tidy(() => state.encodeRow(rowOf(batch, i - 1), i - 1)));
+        above?.dispose();
+        above = next;
       }
-    });
-    reportRow(batch);
+      if (i < startRow) continue;
+      tidy(() => {
+        const context = state.rowContext(above, i); // (b, W, d)
+        for (let j = 0; j < w; j++) {
+          const logits = tidy(() => state.decodeStep(j === 0 ? state.start() : state.embedAt(pixelTokens(batch, i, j - 1), i, j - 1), context.select(1, j), j));
+          drawPixel(batch, logits, i, j);
+          logits.dispose();
+        }
+      });
+      reportRow(batch);
+    }
+  } finally {
+    above?.dispose();
+    state.dispose();
   }
 }
 
-/** The reference: the full network once per pixel (also the method for dense attention). */
+/** Host tokens of image row i of the batch → int64 (b, W) on the model's device. */
+function rowOf(batch: Batch, i: number): Tensor {
+  const { model, images, b } = batch;
+  const { height: h, width: w } = model.config;
+  const values = new BigInt64Array(b * w);
+  for (let n = 0; n < b; n++) values.set(images.subarray(n * h * w + i * w, n * h * w + (i + 1) * w), n * w);
+  return tensor(values, { shape: [b, w], device: model.tok.weight.device });
+}
+
+/**
+ * The dense fast path (src/model/incremental.ts): one encoder step and one decoder step per raster
+ * position; given rows go through both too (the decoder's causal attention reads them).
+ */
+function sampleRaster(batch: Batch, startRow: number): void {
+  const { model, b } = batch;
+  const { height: h, width: w } = model.config;
+  const state = new IncrementalDecoder(model, b);
+  let previous: { embedded: Tensor; hidden: Tensor } | null = null; // e_{t−1}, h_{t−1} (b, d), kept
+  try {
+    for (let t = 0; t < h * w; t++) {
+      const i = Math.floor(t / w);
+      const j = t % w;
+      if (t > 0) {
+        const next: { embedded: Tensor; hidden: Tensor } = keep(tidy(() => state.encodeToken(pixelTokens(batch, Math.floor((t - 1) / w), (t - 1) % w), t - 1)));
+        if (previous !== null) dispose(previous);
+        previous = next;
+      }
+      const prev = previous;
+      const logits = tidy(() => state.decodeStep(prev === null ? state.start() : prev.embedded, state.denseContext(prev === null ? null : prev.hidden, t), t));
+      if (i >= startRow) drawPixel(batch, logits, i, j);
+      logits.dispose();
+      if (i >= startRow && j === w - 1) reportRow(batch);
+    }
+  } finally {
+    if (previous !== null) dispose(previous);
+    state.dispose();
+  }
+}
+
+/** The reference: the full network once per pixel. */
 function samplePixelByPixel(batch: Batch, startRow: number): void {
   const { model, images, b, rngs, params } = batch;
   const { height: h, width: w, vocabSize: k } = model.config;

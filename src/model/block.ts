@@ -10,8 +10,9 @@
 //
 // Parameter names and registration order (ln1, ln2, qkv, proj, fc1, fc2) are those of the Block in
 // ../shared/bench/torch_ref.py, so state dicts line up key for key.
-import { Module, Linear, LayerNorm, Tensor, tidy } from "../torch/index.ts";
+import { Module, Linear, LayerNorm, Tensor, tidy, matmulKernel } from "../torch/index.ts";
 import { multiHeadAttention } from "./attention.ts";
+import type { KVCache } from "./kv-cache.ts";
 import type { ModelConfig } from "./config.ts";
 
 export type BlockAxis = "row" | "column" | "sequence";
@@ -64,9 +65,38 @@ export class TransformerBlock extends Module {
     return tidy(() => {
       const a = this.residualDropout(this.attend(this.ln1.forward(x)));
       const x1 = x.add(a);
-      const m = this.residualDropout(this.fc2.forward(this.fc1.forward(this.ln2.forward(x1)).gelu(this.geluApproximate)));
-      return x1.add(m);
+      return x1.add(this.residualDropout(this.mlp(x1)));
     });
+  }
+
+  /**
+   * Inference one token at a time (causal blocks, eval mode): x (N, d) holds position `pos` of N
+   * sequences whose positions 0..pos−1 went through step() with the same cache → the block's
+   * output at `pos` (N, d), which forward() on the whole sequences gives at that position (up to
+   * float rounding). The token's key and value are written into the cache at `pos`; its query
+   * attends to cached positions 0..pos, so no mask is needed.
+   */
+  step(x: Tensor, cache: KVCache, pos: number): Tensor {
+    if (!this.causal) throw new Error(`TransformerBlock.step: needs a causal block (this ${this.axis} block attends to later positions too)`);
+    if (this.training && this.dropout > 0) throw new Error("TransformerBlock.step: inference only; call model.eval() first (dropout is active)");
+    const [n, d] = x.shape as [number, number];
+    cache.check("TransformerBlock.step", n, this.heads, d / this.heads, pos);
+    return tidy(() => {
+      const dh = d / this.heads;
+      const qkv = this.qkv.forward(this.ln1.forward(x)).view([n, 3, this.heads, dh]); // (N, 3, heads, dh)
+      cache.keys.select(2, pos).copy_(qkv.select(1, 1));
+      cache.values.select(2, pos).copy_(qkv.select(1, 2));
+      const q = qkv.select(1, 0).unsqueeze(2); // (N, heads, 1, dh)
+      const att = matmulKernel(q, cache.keys.narrow(2, 0, pos + 1).transpose(-1, -2)).div(Math.sqrt(dh)).softmax(-1); // (N, heads, 1, pos+1)
+      const y = matmulKernel(att, cache.values.narrow(2, 0, pos + 1)).reshape([n, d]); // heads concatenated
+      const x1 = x.add(this.proj.forward(y));
+      return x1.add(this.mlp(x1));
+    });
+  }
+
+  /** The MLP branch: (…, d) → (…, d), before the residual add. */
+  private mlp(x: Tensor): Tensor {
+    return this.fc2.forward(this.fc1.forward(this.ln2.forward(x)).gelu(this.geluApproximate));
   }
 
   private residualDropout(t: Tensor): Tensor {

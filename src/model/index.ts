@@ -5,3 +5,5 @@ export { TransformerBlock, type BlockAxis } from "./block.ts";
 export { ProjectionHead, Relu } from "./projection-head.ts";
 export { shiftRight, shiftDown, shiftRaster } from "./shift.ts";
 export { GCRLModel, type EncodeResult, type ForwardOptions, type ForwardResult } from "./gcrl-model.ts";
+export { KVCache } from "./kv-cache.ts";
+export { IncrementalDecoder } from "./incremental.ts";

@@ -3,7 +3,7 @@
 // reference (same seed → same tokens, any batch size); top-k 1 against greedy decoding computed
 // here from decode(); completions (given rows kept, nothing below them leaks in, reproducible);
 // the empirical colour frequencies of a model whose logits are a known constant against
-// softmax(bias / T) (chi-square); dense models through the fallback; option validation; flat memory.
+// softmax(bias / T) (chi-square); dense models through their cached raster path; option validation; flat memory.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { manualSeed, noGrad, tensor, tidy, zeros, type Tensor } from "../../src/torch/index.ts";
@@ -12,7 +12,6 @@ import { causalMask } from "../../src/model/attention.ts";
 import { sampleCategorical, checkCategoricalParams } from "../../src/eval/categorical.ts";
 import { completeTokens, completionGridRows, maskedImages, sampleTokens, sampleTokensNaive } from "../../src/eval/sampling.ts";
 import { PaletteQuantizer } from "../../src/data/palette.ts";
-import { encodeRowPrefix } from "../../src/eval/encoder-prefix.ts";
 import { countLiveTensors, liveTensorCount } from "../helpers/live-tensors.ts";
 
 const H = 8;
@@ -95,22 +94,6 @@ describe("sampleCategorical: hand-computed draws", () => {
 
 describe("sampleTokens: the fast path equals the naive reference", () => {
   const model = tinyModel();
-
-  test("encodeRowPrefix: the encoder over rows 0..r-1 gives h_enc rows 0..r-1 of the full image", () => {
-    noGrad(() =>
-      tidy(() => {
-        const tokens = tensor(Array.from({ length: 2 * H * W }, (_, p) => (p * 5 + (p >> 3)) % K), { shape: [2, H, W], dtype: "int64" });
-        const full = model.encode(tokens).hidden; // (2, H, W, d)
-        for (const r of [1, 3, H]) {
-          const prefix = encodeRowPrefix(model, tokens.narrow(1, 0, r));
-          assert.deepEqual(prefix.shape, [2, r, W, 16]);
-          const diff = prefix.sub(full.narrow(1, 0, r)).abs().max().item();
-          assert.ok(diff < 1e-5, `r = ${r}: largest difference ${diff}`);
-        }
-        assert.throws(() => encodeRowPrefix(model, tokens.narrow(2, 0, 3)), /encodeRowPrefix: expected tokens int64 of shape \(B, r, 8\)/);
-      }),
-    );
-  });
 
   for (const [seed, options] of [
     [0, {}],
@@ -265,7 +248,7 @@ describe("sampling follows the model's distribution", () => {
   });
 });
 
-describe("dense models sample through the naive fallback", () => {
+describe("dense models: the cached raster path equals the naive reference", () => {
   const model = tinyModel("dense", 4);
 
   test("sampleTokens equals sampleTokensNaive, and top-k 1 equals greedy decoding", () => {
