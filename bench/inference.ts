@@ -1,7 +1,7 @@
 // Inference benchmark: images/s of `passImages` (src/eval/image-pass.ts) on the reference model
 // (configs/reference.json's sizes through trainBenchSetup), encoding only (r(x), as the probe, kNN
 // and OOD scores use it) and encoding + likelihood (bits/dim, as `eval likelihood` uses it), on
-// the fast kernel path and the reference path, alternating, in one run. Random init and random
+// the fast path (kernels and the caching allocator) and the reference path, alternating, in one run. Random init and random
 // tokens: the speed does not depend on the weights. 2 threads.
 //
 // Knobs (environment): GCRL_BENCH_INFER_N images per measurement (default 64, one batch),

@@ -20,7 +20,7 @@
 //
 // Everything runs under noGrad with the model in eval mode (its mode is restored), with a tidy
 // scope per row and per pixel, so memory stays flat however many images are drawn.
-import { Tensor, tensor, noGrad, tidy, keep, dispose } from "../torch/index.ts";
+import { Tensor, tensor, noGrad, tidy, keep, dispose, withCpuCacheSync } from "../torch/index.ts";
 import type { GCRLModel } from "../model/gcrl-model.ts";
 import { IncrementalDecoder } from "../model/incremental.ts";
 import { Rng } from "../data/rng.ts";
@@ -122,7 +122,8 @@ function generate(model: GCRLModel, job: Job, o: ResolvedOptions, method: "fast"
   const wasTraining = model.training;
   model.eval();
   try {
-    noGrad(() => {
+    // The caching allocator: the encoder's row steps reuse the same large blocks row after row.
+    withCpuCacheSync(() => noGrad(() => {
       for (let first = 0; first < job.count; first += o.batchSize) {
         const b = Math.min(o.batchSize, job.count - first);
         const images = out.subarray(first * hw, (first + b) * hw);
@@ -137,7 +138,7 @@ function generate(model: GCRLModel, job: Job, o: ResolvedOptions, method: "fast"
         else if (model.config.attention === "axial") sampleRowByRow(batch, job.givenRows);
         else sampleRaster(batch, job.givenRows);
       }
-    });
+    }));
   } finally {
     model.train(wasTraining);
   }

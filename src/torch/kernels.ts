@@ -178,13 +178,43 @@ export function cpuCacheStats(): CpuCacheStats {
 /** Default cache size of withCpuCache: more than a reference-model training step's activations. */
 export const CPU_CACHE_BYTES = 8 * 1024 ** 3;
 
-/** Runs fn (sync or async) with the caching allocator on, then switches it off and frees the cache. */
+/** How many withCpuCache / withCpuCacheSync calls are running: the cache is switched off when the last ends. */
+let cacheDepth = 0;
+
+function enterCpuCache(maxBytes: number): void {
+  // The cache belongs to the fast path: on the reference path ("before", for comparisons) the
+  // outermost call leaves libtorch's default allocator in place.
+  if (cacheDepth === 0 && path === "fast") setCpuCache(maxBytes);
+  cacheDepth++;
+}
+
+function leaveCpuCache(): void {
+  cacheDepth--;
+  if (cacheDepth === 0) setCpuCache(0);
+}
+
+/**
+ * Runs fn (sync or async) with the caching allocator on, then switches it off and frees the cache.
+ * Calls nest (an evaluation inside a training run): an inner call keeps the outer call's cache and
+ * size, and only the outermost call switches it off. On kernel path "reference" it runs fn without
+ * the cache.
+ */
 export async function withCpuCache<T>(fn: () => Promise<T> | T, maxBytes = CPU_CACHE_BYTES): Promise<T> {
-  setCpuCache(maxBytes);
+  enterCpuCache(maxBytes);
   try {
     return await fn();
   } finally {
-    setCpuCache(0);
+    leaveCpuCache();
+  }
+}
+
+/** withCpuCache for synchronous work (image passes, sampling); nests with it the same way. */
+export function withCpuCacheSync<T>(fn: () => T, maxBytes = CPU_CACHE_BYTES): T {
+  enterCpuCache(maxBytes);
+  try {
+    return fn();
+  } finally {
+    leaveCpuCache();
   }
 }
 

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as T from "../../src/torch/index.ts";
-import { setCpuCache, cpuCacheStats, withCpuCache, tidy } from "../../src/torch/index.ts";
+import { setCpuCache, cpuCacheStats, withCpuCache, withCpuCacheSync, tidy } from "../../src/torch/index.ts";
 import { GCRLModel } from "../../src/model/index.ts";
 import { hybridLoss } from "../../src/train/objectives.ts";
 
@@ -68,4 +68,26 @@ test("a training loss and its gradients are bit-identical with and without the c
   assert.deepEqual(cached[1], plain);
   assert.equal(cpuCacheStats().cachedBytes, 0);
   assert.throws(() => setCpuCache(-1), /setCpuCache.*maxBytes/s);
+});
+
+test("withCpuCache and withCpuCacheSync nest: only the outermost call switches the cache off", async () => {
+  const block = (): void => T.full([MiB], 1).dispose(); // 4 MiB, cached when freed with the cache on
+  await withCpuCache(async () => {
+    block();
+    assert.ok(cpuCacheStats().cachedBytes >= 4 * MiB, "the outer call caches");
+    withCpuCacheSync(() => block(), 16 * MiB);
+    assert.ok(cpuCacheStats().cachedBytes >= 4 * MiB, "still cached after an inner sync call");
+    await withCpuCache(async () => block());
+    assert.ok(cpuCacheStats().cachedBytes >= 4 * MiB, "still cached after an inner async call");
+    assert.throws(() => withCpuCacheSync(() => { throw new Error("inner failure"); }), /inner failure/);
+    assert.ok(cpuCacheStats().cachedBytes >= 4 * MiB, "an inner call that throws leaves the outer cache on");
+  }, 64 * MiB);
+  assert.equal(cpuCacheStats().cachedBytes, 0, "switched off and freed by the outermost call");
+  assert.equal(withCpuCacheSync(() => 7), 7);
+  assert.equal(cpuCacheStats().cachedBytes, 0);
+});
+
+test("on kernel path \"reference\" withCpuCache leaves the default allocator in place", () => {
+  T.withKernels({ path: "reference" }, () => withCpuCacheSync(() => T.full([MiB], 1).dispose()));
+  assert.equal(cpuCacheStats().cachedBytes, 0);
 });
