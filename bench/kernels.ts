@@ -1,11 +1,12 @@
 // Kernel benchmark: forward + backward of every Linear shape of the reference model on one training
 // batch's tokens (32 images × 28 × 28 = 25,088 rows), aten::linear (one GEMM per product) vs
 // gcrl::linear at several chunk sizes, side by side in one run: chunks one after another with
-// OpenBLAS on its own threads, and chunks in parallel over libtorch's threads with OpenBLAS on one
-// thread (what training runs); prints GFLOP/s (3 GEMMs of 2·rows·in·out FLOPs each) and the ratio
-// to aten::linear. This is how LINEAR_CHUNK_ROWS was chosen.
+// OpenBLAS on its own threads (what training runs), and chunks in parallel over libtorch's threads
+// with OpenBLAS on one thread (the setBlasThreads(1) option); prints GFLOP/s (3 GEMMs of
+// 2·rows·in·out FLOPs each) and the ratio to aten::linear. Runs with the caching allocator on, as
+// training does (without it, page faults on the 25 MB–51 MB outputs swamp the GEMMs).
 import { performance } from "node:perf_hooks";
-import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, type Tensor } from "../src/torch/index.ts";
+import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, withCpuCacheSync, type Tensor } from "../src/torch/index.ts";
 
 const THREADS = 2;
 const ROWS = 32 * 28 * 28;
@@ -18,7 +19,7 @@ const SHAPES: [string, number, number][] = [
 ];
 const CHUNKS = [1024, 2048, 4096, 8192];
 const PARALLEL_CHUNKS = [1024, 2048, 4096];
-const REPEATS = 3;
+const REPEATS = 5;
 
 /** Median wall seconds of forward + backward of f(x, w, b) (weighted sum as the loss). */
 function time(f: (x: Tensor, w: Tensor, b: Tensor) => Tensor, inF: number, outF: number): number {
@@ -43,13 +44,22 @@ export function benchKernels(): void {
   const before = getNumThreads();
   setNumThreads(THREADS);
   try {
+    withCpuCacheSync(kernelTable);
+  } finally {
+    setNumThreads(before);
+  }
+}
+
+function kernelTable(): void {
+  {
     console.log(`== kernels: Linear forward + backward on ${ROWS} rows (a reference-model batch), float32, ${THREADS} threads; median of ${REPEATS} ==`);
     const blas = blasThreads();
-    const header = ["layer (in→out)", "aten::linear", ...CHUNKS.map((c) => `seq. ${c}`), ...(blas === null ? [] : PARALLEL_CHUNKS.map((c) => `par. ${c}${c === LINEAR_CHUNK_ROWS ? "*" : ""}`))];
+    const header = ["layer (in→out)", "aten::linear", ...CHUNKS.map((c) => `seq. ${c}${c === LINEAR_CHUNK_ROWS ? "*" : ""}`), ...(blas === null ? [] : PARALLEL_CHUNKS.map((c) => `par. ${c}`))];
     console.log(`  (seq.: chunks one after another, OpenBLAS on ${blas ?? "its"} threads; par.: chunks spread over ${THREADS} libtorch threads, OpenBLAS on 1 thread${blas === null ? " — not OpenBLAS here, skipped" : ""})`);
     console.log(`  ${header.map((h, i) => (i === 0 ? h.padEnd(18) : h.padStart(14))).join("")}`);
     let totalAten = 0;
     let totalChosen = 0;
+    let totalParallel = 0;
     for (const [name, inF, outF] of SHAPES) {
       const flops = 3 * 2 * ROWS * inF * outF;
       const aten = time((x, w, b) => op("aten::linear", x, w, b) as Tensor, inF, outF);
@@ -57,6 +67,7 @@ export function benchKernels(): void {
       totalAten += aten;
       for (const c of CHUNKS) {
         const t = time((x, w, b) => linearChunked(x, w, b, { chunkRows: c }), inF, outF);
+        if (c === LINEAR_CHUNK_ROWS) totalChosen += t;
         cells.push(`${(flops / t / 1e9).toFixed(1)} (${(aten / t).toFixed(2)}×)`);
       }
       if (blas !== null) {
@@ -64,7 +75,7 @@ export function benchKernels(): void {
         try {
           for (const c of PARALLEL_CHUNKS) {
             const t = time((x, w, b) => linearChunked(x, w, b, { chunkRows: c }), inF, outF);
-            if (c === LINEAR_CHUNK_ROWS) totalChosen += t;
+            if (c === LINEAR_CHUNK_ROWS) totalParallel += t;
             cells.push(`${(flops / t / 1e9).toFixed(1)} (${(aten / t).toFixed(2)}×)`);
           }
         } finally {
@@ -73,8 +84,7 @@ export function benchKernels(): void {
       }
       console.log(`  ${`${name} (${inF}→${outF})`.padEnd(18)}${cells.map((c) => c.padStart(14)).join("")}`);
     }
-    if (blas !== null) console.log(`  all four layers, parallel chunks of ${LINEAR_CHUNK_ROWS} (*, what training runs) vs aten::linear: ${(totalAten / totalChosen).toFixed(2)}× faster (${(totalAten * 1000).toFixed(0)} → ${(totalChosen * 1000).toFixed(0)} ms)`);
-  } finally {
-    setNumThreads(before);
+    console.log(`  all four layers, chunks of ${LINEAR_CHUNK_ROWS} one after another (*, what training runs) vs aten::linear: ${(totalAten / totalChosen).toFixed(2)}× (${(totalAten * 1000).toFixed(0)} → ${(totalChosen * 1000).toFixed(0)} ms)`);
+    if (blas !== null) console.log(`  all four layers, parallel chunks of ${LINEAR_CHUNK_ROWS} on 1-thread OpenBLAS vs aten::linear: ${(totalAten / totalParallel).toFixed(2)}× (${(totalAten * 1000).toFixed(0)} → ${(totalParallel * 1000).toFixed(0)} ms)`);
   }
 }
