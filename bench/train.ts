@@ -21,6 +21,7 @@
 // a note).
 // `npm run bench -- train --profile` also times every forward operator call by name.
 import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -181,7 +182,7 @@ class OpProfile {
 }
 
 /** The model, optimizer and token batches of our side, built once; step() runs one training step. */
-function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (path?: KernelPath, precision?: MatmulPrecision, cache?: boolean, blas1?: boolean) => StepTimes; dispose: () => void } {
+export function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (path?: KernelPath, precision?: MatmulPrecision, cache?: boolean, blas1?: boolean) => StepTimes; dispose: () => void } {
   manualSeed(0);
   const model = new GCRLModel(setup.model).train();
   const opt = new AdamW(weightDecayGroups(model, setup.optim.weightDecay), { lr: setup.optim.lr, betas: setup.optim.betas, eps: setup.optim.eps });
@@ -239,6 +240,20 @@ interface TorchRefResult {
  * runs the unmodified file (runpy) and adds what it does not print: the process CPU time between its
  * two perf_counter() calls (the measured loop) and the peak RSS (getrusage).
  */
+/** Runs bench/train-rss.ts in a child node process → its peak RSS in KB, or why not. */
+function freshProcessRss(setup: TrainBenchSetup): number | string {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "train-rss.ts");
+  const args = [...process.execArgv, script, ...(setup.source.endsWith(".json") ? [setup.source] : [])];
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 10 * 60_000, env: process.env });
+  if (r.status !== 0) return `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`;
+  const line = r.stdout.trim().split("\n").pop() ?? "";
+  try {
+    return (JSON.parse(line) as { maxRssKb: number }).maxRssKb;
+  } catch {
+    return `unreadable output '${line}'`;
+  }
+}
+
 function runTorchRef(setup: TrainBenchSetup, steps: number, bf16: boolean): TorchRefResult {
   const m = setup.model;
   const args = [setup.batch, m.height, m.width, m.vocabSize, m.d, m.heads, m.encoderLayers, m.decoderLayers, steps].map(String);
@@ -357,6 +372,9 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
   const refImgs = describe("float32, reference path (aten::linear, matmul/softmax attention, default allocator)", reference);
   console.log(`ratio fast/reference path: ${(fastImgs / refImgs).toFixed(2)} (images/s, side by side); with OpenBLAS on 1 thread ${(blas1Imgs / refImgs).toFixed(2)}, using ${(med(reference, "cpu") / med(fastBlas1, "cpu")).toFixed(2)}× less CPU time than the reference`);
   console.log(`  peak RSS ${gb(ourRssKb)} (the whole node process: runtime, every bench section run before this one, model, activations of both paths)`);
+  const fresh = freshProcessRss(setup);
+  if (typeof fresh === "string") console.log(`  peak RSS of a fast step in a fresh process: not measured (${fresh})`);
+  else console.log(`  peak RSS of the fast path's training step in a fresh process (bench/train-rss.ts: 1 warm-up + 2 steps, as \`gcrl train\` holds it): ${gb(fresh)}`);
   if (profile) ops.print(fast.length);
 
   let tImgs: number | null = null;
@@ -374,7 +392,11 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
     console.log(`  ${theirs[theirs.length - 1]!.line}`);
     console.log(`  step ${tStep.toFixed(2)} s  ${tImgs.toFixed(2)} img/s  ${(tImgs * gf).toFixed(1)} model-GFLOP/s (${mfu(tImgs, peak32)})   (CPU ${tCpu?.toFixed(1) ?? "?"} s/step, of which system ${tSys?.toFixed(1) ?? "?"} s)   peak RSS ${gb(Math.max(...theirs.map((t) => t.maxRssKb)))}`);
     if (Math.abs(gf - flopsPerImage / 1e9) > 0.01) console.log(`  warning: torch_ref.py counts ${gf} GFLOP/img, we count ${(flopsPerImage / 1e9).toFixed(2)}`);
-    console.log(`ratio gcrl/PyTorch float32: fast path ${(fastImgs / tImgs).toFixed(2)}, reference path ${(refImgs / tImgs).toFixed(2)} (images/s; target of issue 7: fast ≥ 3)${tCpu !== null ? `; by CPU time per step ${(tCpu / med(fast, "cpu")).toFixed(2)} (less sensitive to other load)` : ""}`);
+    if (typeof fresh === "number") {
+    const torchRss = Math.max(...theirs.map((t) => t.maxRssKb));
+    console.log(`peak RSS of a reference training step, fresh processes: gcrl ${gb(fresh)} vs PyTorch ${gb(torchRss)} (ratio ${(fresh / torchRss).toFixed(2)}; target of issue 7: ≤ 1)`);
+  }
+  console.log(`ratio gcrl/PyTorch float32: fast path ${(fastImgs / tImgs).toFixed(2)}, reference path ${(refImgs / tImgs).toFixed(2)} (images/s; target of issue 7: fast ≥ 3)${tCpu !== null ? `; by CPU time per step ${(tCpu / med(fast, "cpu")).toFixed(2)} (less sensitive to other load)` : ""}`);
   }
   if (!withBf16) {
     console.log(
