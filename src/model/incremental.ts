@@ -80,15 +80,7 @@ export class IncrementalDecoder {
     this.#checkLayout(where, "axial");
     const { height: h, width: w, d } = this.model.config;
     if (!Number.isInteger(i) || i < 0 || i >= h) throw new RangeError(`${where}: row must be an integer in [0, ${h - 1}], got ${String(i)}`);
-    if ((i === 0) !== (above === null)) throw new TypeError(`${where}: pass h_enc row i − 1 for row i >= 1 and null for row 0 (row ${i})`);
-    if (above !== null && (above.ndim !== 3 || above.shape[0] !== this.batch || above.shape[1] !== w || above.shape[2] !== d)) {
-      throw new TypeError(`${where}: expected h_enc row ${i - 1} of shape (${this.batch}, ${w}, ${d}), got [${above.shape.join(", ")}]`);
-    }
-    const m = this.model;
-    return tidy(() => {
-      const base = above ?? zeros([this.batch, w, d], { dtype: m.row.dtype, device: m.row.device });
-      return base.add(m.row.select(0, i)).add(m.col.select(0, 0));
-    });
+    return this.#context(where, above, i === 0, [this.batch, w, d], `h_enc row i − 1 for row i >= 1 and null for row 0 (row ${i})`, i, () => this.model.col.select(0, 0));
   }
 
   /** Dense: the tokens at raster position t (B) int64 → { embedded e_t, hidden h_t } (B, d). Positions 0..t−1 must have been encoded. */
@@ -114,15 +106,7 @@ export class IncrementalDecoder {
     this.#checkLayout(where, "dense");
     const { height: h, width: w, d } = this.model.config;
     if (!Number.isInteger(t) || t < 0 || t >= h * w) throw new RangeError(`${where}: position must be an integer in [0, ${h * w - 1}], got ${String(t)}`);
-    if ((t === 0) !== (previous === null)) throw new TypeError(`${where}: pass h_{t−1} for t >= 1 and null for t = 0 (t = ${t})`);
-    if (previous !== null && (previous.ndim !== 2 || previous.shape[0] !== this.batch || previous.shape[1] !== d)) {
-      throw new TypeError(`${where}: expected h_${t - 1} of shape (${this.batch}, ${d}), got [${previous.shape.join(", ")}]`);
-    }
-    const m = this.model;
-    return tidy(() => {
-      const base = previous ?? zeros([this.batch, d], { dtype: m.row.dtype, device: m.row.device });
-      return base.add(m.row.select(0, Math.floor(t / w))).add(m.col.select(0, 0).select(0, t % w));
-    });
+    return this.#context(where, previous, t === 0, [this.batch, d], `h_{t−1} for t >= 1 and null for t = 0 (t = ${t})`, Math.floor(t / w), () => this.model.col.select(0, 0).select(0, t % w));
   }
 
   /** e at pixel (i, j) = tok[tokens] + row[i] + col[j]: tokens (B) int64 → (B, d). */
@@ -168,6 +152,19 @@ export class IncrementalDecoder {
 
   dispose(): void {
     for (const c of [...this.#enc, ...this.#dec]) c?.dispose();
+  }
+
+  /** (previous, or zeros of `shape` at the first position) + row[i] + col(): the decoder's context, added as decode() adds it. */
+  #context(where: string, previous: Tensor | null, first: boolean, shape: number[], expected: string, i: number, col: () => Tensor): Tensor {
+    if (first !== (previous === null)) throw new TypeError(`${where}: pass ${expected}`);
+    if (previous !== null && (previous.ndim !== shape.length || shape.some((s, k) => previous.shape[k] !== s))) {
+      throw new TypeError(`${where}: expected the previous encoder output of shape (${shape.join(", ")}), got [${previous.shape.join(", ")}]`);
+    }
+    const m = this.model;
+    return tidy(() => {
+      const base = previous ?? zeros(shape, { dtype: m.row.dtype, device: m.row.device });
+      return base.add(m.row.select(0, i)).add(col());
+    });
   }
 
   #checkLayout(where: string, attention: "axial" | "dense"): void {
