@@ -21,7 +21,7 @@
       "defines": ["NAPI_EXPERIMENTAL", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++20"],
-      "cflags_cc": ["-std=c++17", "-frtti", "-fexceptions", "-O3", "-fopenmp-simd", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-std=c++17", "-frtti", "-fexceptions", "-O3", "-fopenmp-simd", "-fno-tree-loop-distribute-patterns", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
       "libraries": [
         "-L<(torch_lib)",
         "-Wl,--no-as-needed",

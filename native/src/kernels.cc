@@ -23,8 +23,9 @@
 //   each, and written straight into (N, L, d) with heads concatenated: the same function as
 //   src/model/attention.ts's reference (softmax(q·kᵀ / √dh [causal]) · v per head) without the
 //   permute copies around two batched matmuls. Axial attention has short sequences (L = 28), so
-//   each (sequence, head) pair is one small task: scores, softmax and the weighted sum in registers
-//   and L1, pairs spread over the intra-op threads. Saves qkv and the probabilities P (N, heads, L, L)
+//   each (sequence, head) pair is one small task: its q, k, v copied into padded contiguous
+//   buffers, the products as register-tiled small GEMMs, the softmax with a vectorized exp, all
+//   in L1/L2, pairs spread over the intra-op threads. Saves qkv and the probabilities P (N, heads, L, L)
 //   for the backward pass:
 //     dP = dy·vᵀ,  dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √dh,  dq = dS·k,  dk = dSᵀ·q,  dv = Pᵀ·dy.
 #include <ATen/Parallel.h>
@@ -35,6 +36,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -189,18 +192,42 @@ class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
 #define GCRL_CLONES
 #endif
 
+// Helpers of the cloned functions are inlined into them, so they are compiled for each clone's
+// target too (a separate copy would be compiled for the baseline only).
+#define GCRL_INLINE inline __attribute__((always_inline))
+
+// dst[0..n) = src[0..n): a loop the compiler vectorizes and inlines (memcpy of 32 floats is a call).
 template <typename T>
-inline T dot(const T* a, const T* b, int64_t n) {
-  T acc = 0;
-#pragma omp simd reduction(+ : acc)
-  for (int64_t c = 0; c < n; ++c) acc += a[c] * b[c];
-  return acc;
+GCRL_INLINE void copyRow(const T* __restrict src, T* __restrict dst, int64_t n) {
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) dst[c] = src[c];
 }
 
+// exp for the softmax. float: Cephes' expf (x = n·ln2 + r, |r| ≤ ln2/2, a degree-6 polynomial
+// for e^r, 2^n from the exponent bits; relative error ~1e-7), branch-free so that the loops over a
+// row of scores vectorize (std::exp does not without -ffast-math, which would break the −∞
+// handling elsewhere). Arguments here are ≤ 0 (scores minus their row maximum); below −87.3 the
+// result is clamped to e^−87.3 ≈ 1e-38, against weights ≥ 1/L of the row's maximum. double:
+// std::exp, so the float64 gradient checks see the exact function.
 template <typename T>
-inline void axpy(T alpha, const T* x, T* y, int64_t n) {
-#pragma omp simd
-  for (int64_t c = 0; c < n; ++c) y[c] += alpha * x[c];
+inline T softmaxExp(T x) {
+  return std::exp(x);
+}
+
+template <>
+GCRL_INLINE float softmaxExp<float>(float x) {
+  x = std::min(std::max(x, -87.3f), 88.0f);
+  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float q = 1.9875691500e-4f;
+  q = q * r + 1.3981999507e-3f;
+  q = q * r + 8.3334519073e-3f;
+  q = q * r + 4.1665795894e-2f;
+  q = q * r + 1.6666665459e-1f;
+  q = q * r + 5.0000001201e-1f;
+  q = q * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  return q * __builtin_bit_cast(float, bits);
 }
 
 struct AttentionShape {
@@ -208,69 +235,164 @@ struct AttentionShape {
   bool causal;
 };
 
-// Forward of the (sequence, head) pairs [begin, end): fills p (N, heads, L, L) and y (N, L, d).
+// Small GEMMs in registers. Axial attention multiplies matrices of 28 × 32: too small for BLAS
+// calls (3,584 pairs per block), and a plain loop nest is bound by the latency of accumulating
+// through memory. gemmTile keeps an MR × NR block of C in registers (float: 4 × 16 = 8 AVX2
+// registers) while it runs over k; smallGemm covers C with such tiles.
+
 template <typename T>
-GCRL_CLONES void attentionForwardPairs(const T* qkv, T* p, T* y, AttentionShape s, int64_t begin, int64_t end) {
-  const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
-  const T norm = std::sqrt(static_cast<T>(dh));
-  for (int64_t pair = begin; pair < end; ++pair) {
-    const int64_t n = pair / s.heads, h = pair % s.heads;
-    const T* base = qkv + n * L * row + h * dh;
-    T* pp = p + pair * L * L;
-    T* yy = y + n * L * d + h * dh;
-    for (int64_t i = 0; i < L; ++i) {
-      const int64_t jn = s.causal ? i + 1 : L;
-      T* pi = pp + i * L;
-      const T* qi = base + i * row;
-      T m = -std::numeric_limits<T>::infinity();
-      for (int64_t j = 0; j < jn; ++j) {
-        pi[j] = dot(qi, base + j * row + d, dh) / norm;
-        m = std::max(m, pi[j]);
-      }
-      T sum = 0;
-      for (int64_t j = 0; j < jn; ++j) {
-        pi[j] = std::exp(pi[j] - m);
-        sum += pi[j];
-      }
-      for (int64_t j = 0; j < jn; ++j) pi[j] /= sum;
-      for (int64_t j = jn; j < L; ++j) pi[j] = 0;
-      T* yi = yy + i * d;
-      for (int64_t c = 0; c < dh; ++c) yi[c] = 0;
-      for (int64_t j = 0; j < jn; ++j) axpy(pi[j], base + j * row + 2 * d, yi, dh);
+struct Tile;
+template <>
+struct Tile<float> {
+  static constexpr int MR = 4, NR = 16;
+};
+template <>
+struct Tile<double> {
+  static constexpr int MR = 2, NR = 16;
+};
+
+// C (rows × NR, ldc) = A (rows × K, lda) · B (K × NR, ldb), rows ≤ MR (a constant for the full tile).
+template <typename T, int ROWS>
+GCRL_INLINE void gemmTile(const T* __restrict A, int64_t lda, const T* __restrict B, int64_t ldb, T* __restrict C, int64_t ldc, int64_t K) {
+  constexpr int NR = Tile<T>::NR;
+  T acc[ROWS][NR] = {};
+  for (int64_t k = 0; k < K; ++k) {
+    const T* b = B + k * ldb;
+    for (int r = 0; r < ROWS; ++r) {
+      const T a = A[r * lda + k];
+#pragma omp simd
+      for (int c = 0; c < NR; ++c) acc[r][c] += a * b[c];
     }
+  }
+  for (int r = 0; r < ROWS; ++r)
+    for (int c = 0; c < NR; ++c) C[r * ldc + c] = acc[r][c];
+}
+
+// C (M × N, ldc) = A (M × K, lda) · B (K × N, ldb), row-major; N a multiple of Tile<T>::NR.
+template <typename T>
+GCRL_INLINE void smallGemm(const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc, int64_t M, int64_t N, int64_t K) {
+  constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
+  for (int64_t j = 0; j < N; j += NR) {
+    int64_t i = 0;
+    for (; i + MR <= M; i += MR) gemmTile<T, MR>(A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K);
+    for (; i < M; ++i) gemmTile<T, 1>(A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K);
   }
 }
 
-// Backward of the pairs [begin, end): writes their slices of g (N, L, 3d), which start zeroed.
-// scratch holds one L×L block of dS per call.
+inline int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// Per (sequence, head) pair, q, k, v (strided by 3d in qkv) are copied into contiguous buffers,
+// zero-padded to Lp = L and Dp = dh rounded up to NR columns, and the products run as small GEMMs:
+// S = q·kᵀ, y = P·v (forward); dP = dy·vᵀ, dq = dS·k, dk = dSᵀ·q, dv = Pᵀ·dy (backward). The
+// padding is zero, so padded columns of a product are zero and padded rows are never copied out.
+// Everything stays in L1 / L2 (float, L = 28, dh = 32: under 40 KB per pair).
+
+// Forward of the pairs [begin, end): fills p (N, heads, L, L) and y (N, L, d).
 template <typename T>
-GCRL_CLONES void attentionBackwardPairs(const T* qkv, const T* p, const T* gy, T* g, AttentionShape s, int64_t begin, int64_t end) {
+GCRL_CLONES void attentionForwardPairs(const T* qkv, T* p, T* y, AttentionShape s, int64_t begin, int64_t end) {
   const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
-  const T norm = std::sqrt(static_cast<T>(dh));
-  std::vector<T> ds(static_cast<size_t>(L * L));
+  const int64_t Lp = roundUp(L, Tile<T>::NR), Dp = roundUp(dh, Tile<T>::NR);
+  const T scale = T(1) / std::sqrt(static_cast<T>(dh));
+  std::vector<T> buf(static_cast<size_t>(L * dh + dh * Lp + Lp * Dp + 2 * L * Lp + L * Dp), T(0));
+  T* q = buf.data();     // (L, dh)
+  T* kt = q + L * dh;    // (dh, Lp): kt[c·Lp + j] = k_j[c], zero for j ≥ L
+  T* v = kt + dh * Lp;   // (Lp, Dp), zero-padded
+  T* sc = v + Lp * Dp;   // (L, Lp): scores
+  T* pr = sc + L * Lp;   // (L, Lp): probabilities, zero for masked and padded j
+  T* yl = pr + L * Lp;   // (L, Dp)
   for (int64_t pair = begin; pair < end; ++pair) {
     const int64_t n = pair / s.heads, h = pair % s.heads;
     const T* base = qkv + n * L * row + h * dh;
-    T* gbase = g + n * L * row + h * dh;
-    const T* pp = p + pair * L * L;
-    const T* gyy = gy + n * L * d + h * dh;
+    for (int64_t j = 0; j < L; ++j) {
+      const T* src = base + j * row;
+      copyRow(src, q + j * dh, dh);
+      for (int64_t c = 0; c < dh; ++c) kt[c * Lp + j] = src[d + c];
+      copyRow(src + 2 * d, v + j * Dp, dh);
+    }
+    smallGemm(q, dh, kt, Lp, sc, Lp, L, Lp, dh);  // S = q·kᵀ (unscaled)
+    T* pp = p + pair * L * L;
     for (int64_t i = 0; i < L; ++i) {
       const int64_t jn = s.causal ? i + 1 : L;
-      const T* pi = pp + i * L;
-      const T* gyi = gyy + i * d;
-      T* dsi = ds.data() + i * L;
+      const T* si = sc + i * Lp;
+      T* pi = pr + i * Lp;
+      // Over the whole padded row (Lp, a multiple of the vector width: no scalar remainder), then
+      // the masked and padded entries are zeroed before the sum.
+      T m = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : m)
+      for (int64_t j = 0; j < Lp; ++j) m = std::max(m, j < jn ? si[j] * scale : -std::numeric_limits<T>::infinity());
+#pragma omp simd
+      for (int64_t j = 0; j < Lp; ++j) pi[j] = j < jn ? softmaxExp(si[j] * scale - m) : T(0);
+      T sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < Lp; ++j) sum += pi[j];
+      const T inv = T(1) / sum;
+#pragma omp simd
+      for (int64_t j = 0; j < Lp; ++j) pi[j] *= inv;
+      copyRow(pi, pp + i * L, L);
+    }
+    smallGemm(pr, Lp, v, Dp, yl, Dp, L, Dp, Lp);  // y = P·v
+    T* yy = y + n * L * d + h * dh;
+    for (int64_t i = 0; i < L; ++i) copyRow(yl + i * Dp, yy + i * d, dh);
+  }
+}
+
+// Backward of the pairs [begin, end): writes their slices of g (N, L, 3d); together the pairs
+// write every element of g once.
+template <typename T>
+GCRL_CLONES void attentionBackwardPairs(const T* qkv, const T* p, const T* gy, T* g, AttentionShape s, int64_t begin, int64_t end) {
+  const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
+  const int64_t Lp = roundUp(L, Tile<T>::NR), Dp = roundUp(dh, Tile<T>::NR);
+  const T scale = T(1) / std::sqrt(static_cast<T>(dh));
+  std::vector<T> buf(static_cast<size_t>(2 * Lp * Dp + dh * Lp + L * Dp + 4 * Lp * Lp + 3 * Lp * Dp), T(0));
+  T* q = buf.data();     // (Lp, Dp) zero-padded: B of dk = dSᵀ·q
+  T* k = q + Lp * Dp;    // (Lp, Dp) zero-padded: B of dq = dS·k
+  T* vt = k + Lp * Dp;   // (dh, Lp): vt[c·Lp + j] = v_j[c]
+  T* gyl = vt + dh * Lp; // (L, Dp): this head's dy, zero-padded
+  T* ds = gyl + L * Dp;  // (Lp, Lp): dP, then dS; zero outside L × jn
+  T* dst = ds + Lp * Lp; // (Lp, Lp): dSᵀ
+  T* pl = dst + Lp * Lp; // (Lp, Lp): P, zero-padded
+  T* pt = pl + Lp * Lp;  // (Lp, Lp): Pᵀ
+  T* dq = pt + Lp * Lp;  // (Lp, Dp) each
+  T* dk = dq + Lp * Dp;
+  T* dv = dk + Lp * Dp;
+  for (int64_t pair = begin; pair < end; ++pair) {
+    const int64_t n = pair / s.heads, h = pair % s.heads;
+    const T* base = qkv + n * L * row + h * dh;
+    const T* pp = p + pair * L * L;
+    const T* gyy = gy + n * L * d + h * dh;
+    for (int64_t j = 0; j < L; ++j) {
+      const T* src = base + j * row;
+      copyRow(src, q + j * Dp, dh);
+      copyRow(src + d, k + j * Dp, dh);
+      for (int64_t c = 0; c < dh; ++c) vt[c * Lp + j] = src[2 * d + c];
+      copyRow(gyy + j * d, gyl + j * Dp, dh);
+      copyRow(pp + j * L, pl + j * Lp, L);
+    }
+    smallGemm(gyl, Dp, vt, Lp, ds, Lp, L, Lp, dh);  // dP = dy·vᵀ
+    for (int64_t i = 0; i < L; ++i) {
+      const int64_t jn = s.causal ? i + 1 : L;
+      const T* pi = pl + i * Lp;
+      T* di = ds + i * Lp;
       T r = 0;
-      for (int64_t j = 0; j < jn; ++j) {
-        dsi[j] = dot(gyi, base + j * row + 2 * d, dh);  // dP[i][j]
-        r += pi[j] * dsi[j];
+#pragma omp simd reduction(+ : r)
+      for (int64_t j = 0; j < jn; ++j) r += pi[j] * di[j];
+#pragma omp simd
+      for (int64_t j = 0; j < jn; ++j) di[j] = pi[j] * (di[j] - r) * scale;  // dS
+      std::fill(di + jn, di + Lp, T(0));
+    }
+    for (int64_t i = 0; i < L; ++i)
+      for (int64_t j = 0; j < L; ++j) {
+        dst[j * Lp + i] = ds[i * Lp + j];
+        pt[j * Lp + i] = pl[i * Lp + j];
       }
-      for (int64_t j = 0; j < jn; ++j) dsi[j] = pi[j] * (dsi[j] - r) / norm;
-      T* dqi = gbase + i * row;
-      for (int64_t j = 0; j < jn; ++j) {
-        axpy(dsi[j], base + j * row + d, dqi, dh);                  // dq_i += dS_ij k_j
-        axpy(dsi[j], base + i * row, gbase + j * row + d, dh);      // dk_j += dS_ij q_i
-        axpy(pi[j], gyi, gbase + j * row + 2 * d, dh);              // dv_j += P_ij dy_i
-      }
+    smallGemm(ds, Lp, k, Dp, dq, Dp, L, Dp, L);     // dq = dS·k
+    smallGemm(dst, Lp, q, Dp, dk, Dp, L, Dp, L);    // dk = dSᵀ·q
+    smallGemm(pt, Lp, gyl, Dp, dv, Dp, L, Dp, L);   // dv = Pᵀ·dy
+    T* gbase = g + n * L * row + h * dh;
+    for (int64_t j = 0; j < L; ++j) {
+      copyRow(dq + j * Dp, gbase + j * row, dh);
+      copyRow(dk + j * Dp, gbase + j * row + d, dh);
+      copyRow(dv + j * Dp, gbase + j * row + 2 * d, dh);
     }
   }
 }
@@ -310,7 +432,7 @@ class Attention : public torch::autograd::Function<Attention> {
     const at::Tensor& p = saved[1];
     const AttentionShape s = attentionShape(qkv, ctx->saved_data["heads"].toInt(), ctx->saved_data["causal"].toBool());
     const at::Tensor gy = grads[0].contiguous();
-    at::Tensor g = at::zeros_like(qkv);
+    at::Tensor g = at::empty_like(qkv);  // every element written by exactly one pair
     AT_DISPATCH_FLOATING_TYPES(qkv.scalar_type(), "gcrl::attention_backward", [&] {
       const scalar_t* q = qkv.data_ptr<scalar_t>();
       const scalar_t* pp = p.data_ptr<scalar_t>();

@@ -102,21 +102,26 @@ test("gcrl::linear in bf16 is float32's result to bf16 precision", () => {
   });
 });
 
-// [name, B, n1, n2, heads, dh, causal]
-const ATTENTION_CASES: [string, number, number, number, number, number, boolean][] = [
+// [name, B, n1, n2, heads, dh, causal, scale of qkv]. The kernel pads L and dh to its 16-wide tiles:
+// lengths and head sizes on both sides of a tile edge, and near-one-hot softmax rows (scale 8).
+const ATTENTION_CASES: [string, number, number, number, number, number, boolean, number?][] = [
   ["batch 1, one sequence, causal", 1, 1, 5, 1, 4, true],
   ["sequence of length 1", 2, 3, 1, 2, 3, true],
   ["non-causal, 3 heads of 5", 2, 4, 7, 3, 5, false],
   ["axial row shape (28 long, 4 heads of 32), causal", 2, 28, 28, 4, 32, true],
   ["axial column shape, non-causal", 3, 28, 28, 4, 32, false],
+  ["length 40 over three tiles, heads of 20, causal", 2, 3, 40, 2, 20, true],
+  ["length 16 (one full tile), heads of 16, non-causal", 1, 2, 16, 3, 16, false],
+  ["dense raster length 100, heads of 8, causal", 1, 1, 100, 4, 8, true],
+  ["large scores (near one-hot softmax rows)", 2, 5, 28, 4, 32, true, 8],
 ];
 
-for (const [name, b, n1, n2, heads, dh, causal] of ATTENTION_CASES) {
+for (const [name, b, n1, n2, heads, dh, causal, scale = 1] of ATTENTION_CASES) {
   test(`gcrl::attention equals the reference attention in float32: ${name}`, () => {
     tidy(() => {
       T.manualSeed(7);
       const d = heads * dh;
-      const qkv0 = T.randn([b, n1, n2, 3 * d]);
+      const qkv0 = T.randn([b, n1, n2, 3 * d]).mul(scale);
       const r = T.randn([b, n1, n2, d]);
       const run = (path: "fast" | "reference"): Tensor[] =>
         withKernels({ path }, () => {
@@ -143,6 +148,10 @@ test("gcrl::attention gradients match finite differences in float64 (causal and 
       assert.equal(r.checked, 2 * 4 * 12);
       assert.ok(r.maxRelError < 1e-6, `causal ${causal}: max rel error ${r.maxRelError}`);
     }
+    // Over a tile edge: L = 19 (padded to 32), heads of 3 (padded to 16).
+    const r = gradcheck(([qkv]) => attentionFused(qkv!, 2, true), [uniform([1, 19, 3 * 6], 12)]);
+    assert.equal(r.checked, 19 * 18);
+    assert.ok(r.maxRelError < 1e-6, `L = 19: max rel error ${r.maxRelError}`);
   });
 });
 
