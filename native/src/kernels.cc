@@ -216,7 +216,8 @@ inline T softmaxExp(T x) {
 
 template <>
 GCRL_INLINE float softmaxExp<float>(float x) {
-  x = std::min(std::max(x, -87.3f), 88.0f);
+  x = x < -87.3f ? -87.3f : x;  // (plain selects: std::min/max stay branches in the cloned loop)
+  x = x > 88.0f ? 88.0f : x;
   const float n = std::floor(x * 1.44269504088896341f + 0.5f);
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float q = 1.9875691500e-4f;
@@ -315,19 +316,18 @@ GCRL_CLONES void attentionForwardPairs(const T* qkv, T* p, T* y, AttentionShape 
       const int64_t jn = s.causal ? i + 1 : L;
       const T* si = sc + i * Lp;
       T* pi = pr + i * Lp;
-      // Over the whole padded row (Lp, a multiple of the vector width: no scalar remainder), then
-      // the masked and padded entries are zeroed before the sum.
       T m = -std::numeric_limits<T>::infinity();
-#pragma omp simd reduction(max : m)
-      for (int64_t j = 0; j < Lp; ++j) m = std::max(m, j < jn ? si[j] * scale : -std::numeric_limits<T>::infinity());
-#pragma omp simd
-      for (int64_t j = 0; j < Lp; ++j) pi[j] = j < jn ? softmaxExp(si[j] * scale - m) : T(0);
+      for (int64_t j = 0; j < jn; ++j) m = std::max(m, si[j] * scale);
       T sum = 0;
 #pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < Lp; ++j) sum += pi[j];
+      for (int64_t j = 0; j < jn; ++j) {
+        pi[j] = softmaxExp(si[j] * scale - m);
+        sum += pi[j];
+      }
       const T inv = T(1) / sum;
 #pragma omp simd
-      for (int64_t j = 0; j < Lp; ++j) pi[j] *= inv;
+      for (int64_t j = 0; j < jn; ++j) pi[j] *= inv;
+      for (int64_t j = jn; j < Lp; ++j) pi[j] = 0;
       copyRow(pi, pp + i * L, L);
     }
     smallGemm(pr, Lp, v, Dp, yl, Dp, L, Dp, Lp);  // y = P·v
