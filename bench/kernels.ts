@@ -4,9 +4,11 @@
 // OpenBLAS on its own threads (what training runs), and chunks in parallel over libtorch's threads
 // with OpenBLAS on one thread (the setBlasThreads(1) option); prints GFLOP/s (3 GEMMs of
 // 2·rows·in·out FLOPs each) and the ratio to aten::linear. Runs with the caching allocator on, as
-// training does (without it, page faults on the 25 MB–51 MB outputs swamp the GEMMs).
+// training does (without it, page faults on the 25 MB–51 MB outputs swamp the GEMMs). Then the
+// fused axial attention (gcrl::attention) against the reference attention, side by side.
 import { performance } from "node:perf_hooks";
-import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, withCpuCacheSync, type Tensor } from "../src/torch/index.ts";
+import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, withCpuCacheSync, withKernels, type Tensor, type KernelPath } from "../src/torch/index.ts";
+import { multiHeadAttention } from "../src/model/attention.ts";
 
 const THREADS = 2;
 const ROWS = 32 * 28 * 28;
@@ -44,7 +46,10 @@ export function benchKernels(): void {
   const before = getNumThreads();
   setNumThreads(THREADS);
   try {
-    withCpuCacheSync(kernelTable);
+    withCpuCacheSync(() => {
+      kernelTable();
+      attentionTable();
+    });
   } finally {
     setNumThreads(before);
   }
@@ -86,5 +91,39 @@ function kernelTable(): void {
     }
     console.log(`  all four layers, chunks of ${LINEAR_CHUNK_ROWS} one after another (*, what training runs) vs aten::linear: ${(totalAten / totalChosen).toFixed(2)}× (${(totalAten * 1000).toFixed(0)} → ${(totalChosen * 1000).toFixed(0)} ms)`);
     if (blas !== null) console.log(`  all four layers, parallel chunks of ${LINEAR_CHUNK_ROWS} on 1-thread OpenBLAS vs aten::linear: ${(totalAten / totalParallel).toFixed(2)}× (${(totalAten * 1000).toFixed(0)} → ${(totalParallel * 1000).toFixed(0)} ms)`);
+  }
+}
+
+/**
+ * gcrl::attention against the reference attention (matmul / softmax / matmul with the permute
+ * copies, src/model/attention.ts), forward + backward on one reference-model batch laid out as
+ * axial attention (32·28 sequences of 28 tokens, 4 heads of 32), causal and not; alternating,
+ * median of REPEATS. FLOPs: q·kᵀ and P·v forward, four products of the same size backward.
+ */
+function attentionTable(): void {
+  const [b, n, heads, dh] = [32, 28, 4, 32];
+  const d = heads * dh;
+  const flops = 6 * 2 * b * n * n * n * d; // 6 products of (n × n × d) per sequence
+  console.log(`== kernels: axial attention forward + backward, ${b}·${n} sequences of ${n} tokens, ${heads} heads of ${dh}, float32; median of ${REPEATS} ==`);
+  for (const causal of [true, false]) {
+    const run = (path: KernelPath): number =>
+      withKernels({ path }, () =>
+        tidy(() => {
+          manualSeed(0);
+          const qkv = randn([b, n, n, 3 * d]).requiresGrad_();
+          const g = randn([b, n, n, d]);
+          const once = (): number => {
+            const t0 = performance.now();
+            tidy(() => multiHeadAttention(qkv, heads, { causal, dropout: 0, training: true }).backward(g));
+            return (performance.now() - t0) / 1000;
+          };
+          once();
+          const ts = Array.from({ length: REPEATS }, once).sort((x, y) => x - y);
+          return ts[REPEATS >> 1]!;
+        }),
+      );
+    const fused = run("fast");
+    const reference = run("reference");
+    console.log(`  ${causal ? "causal    " : "non-causal"}  gcrl::attention ${(fused * 1000).toFixed(1)} ms (${(flops / fused / 1e9).toFixed(1)} GF/s), reference ${(reference * 1000).toFixed(1)} ms (${(flops / reference / 1e9).toFixed(1)} GF/s): ${(reference / fused).toFixed(2)}×`);
   }
 }
