@@ -1,5 +1,5 @@
-// `gcrl sample`: unconditional samples from a run's model into a PNG grid (tokens drawn row by row,
-// src/eval/sampling.ts, painted with the run's palette).
+// `gcrl sample`: unconditional samples from a run's model into a PNG grid (tokens drawn pixel by
+// pixel with key/value caches, src/eval/sampling.ts, painted with the run's palette).
 //
 //   gcrl sample --run runs/demo --n 64 --temperature 0.9 --out samples.png
 import { tidy, type Tensor } from "../torch/index.ts";
@@ -18,10 +18,10 @@ const OPTIONS = {
 } satisfies OptionTable;
 
 const USAGE = "gcrl sample --run DIR [--n 64] [--temperature 1] [--top-k 0] [--seed 0] [--per-row 8] [--scale 3] [--out samples.png]";
-const DESCRIPTION = `Draws unconditional samples from a trained run's decoder, pixel by pixel in raster order (axial
-models row by row: per row one encoder pass over the rows above, per pixel one single-row decoder
-pass), paints them with the run's palette and writes them as a PNG grid. The same seed gives the
-same pictures.`;
+const DESCRIPTION = `Draws unconditional samples from a trained run's decoder, pixel by pixel in raster order (the
+network runs one step per pixel over the new position only, with key/value caches for the pixels
+before it), paints them with the run's palette and writes them as a PNG grid. The same seed gives
+the same pictures.`;
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand("sample", async () => {
@@ -53,7 +53,7 @@ export async function run(argv: string[]): Promise<number> {
         `${o.out}: ${n} samples (${h}×${w}, K=${model.config.vocabSize}) from ${loaded.dir} at step ${loaded.step}; ` +
           `temperature ${sampling.temperature}, top-k ${sampling.topK === 0 ? "all" : sampling.topK}, seed ${sampling.seed}`,
       );
-      console.log(`${seconds.toFixed(1)} s, ${(n / seconds).toFixed(2)} samples/s (${attention === "axial" ? "row by row" : "dense: whole network per pixel"})`);
+      console.log(`${seconds.toFixed(1)} s, ${(n / seconds).toFixed(2)} samples/s (${attention === "axial" ? "axial" : "dense"}, cached steps)`);
       return 0;
     } finally {
       model.dispose();

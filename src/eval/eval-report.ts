@@ -331,7 +331,7 @@ export function reportDocument(r: EvalReport, figures: FigurePaths): ReportDocum
     const sm = r.samples;
     blocks.push({
       kind: "paragraph",
-      text: `Unconditional samples (temperature ${sm.temperature}, ${sm.topK === 0 ? "all colours" : `top-${sm.topK}`}; drawn row by row${sm.samplesPerSecond !== null ? `, ${sm.samplesPerSecond.toFixed(2)} samples/s` : ""}):`,
+      text: `Unconditional samples (temperature ${sm.temperature}, ${sm.topK === 0 ? "all colours" : `top-${sm.topK}`}; drawn pixel by pixel with key/value caches${sm.samplesPerSecond !== null ? `, ${sm.samplesPerSecond.toFixed(2)} samples/s` : ""}):`,
     });
     blocks.push({ kind: "image", path: sm.image, alt: "unconditional samples" });
   } else blocks.push({ kind: "paragraph", text: `Samples: n/a (${r.samples.na}).` });

@@ -163,11 +163,11 @@ export class GCRLModel extends Module {
   // ---- row-by-row decoding (axial only) -------------------------------------------------------
   //
   // In the axial layout the decoder's rows are independent given the context shift_down(h_enc):
-  // decoder blocks attend within a row only. Sampling row i therefore needs (1) one encoder pass
-  // over the image so far (rows ≥ i may hold anything: h_enc row i−1 depends on rows ≤ i−1 only),
-  // (2) rowContext(hidden, i), computed once, and (3) W calls of decodeRow on a single row, each
-  // cheap (B × W tokens through L_dec row blocks). decode() on the whole image gives the same
-  // logits as decodeRow on each row (up to rounding: the batching of the matmuls differs).
+  // decoder blocks attend within a row only, and h_enc row i−1 depends on image rows ≤ i−1 only.
+  // rowContext(hidden, i) and decodeRow give one row's logits at once; decode() on the whole image
+  // gives the same logits as decodeRow on each row (up to rounding: the batching of the matmuls
+  // differs). Sampling goes further, one pixel at a time with key/value caches
+  // (IncrementalDecoder, src/model/incremental.ts).
 
   /**
    * The decoder's input for row `row` minus the shifted token embeddings: shift_down(h_enc)[row]
@@ -282,7 +282,7 @@ export class GCRLModel extends Module {
   #checkAxial(method: string): void {
     if (this.config.attention !== "axial") {
       throw new Error(
-        `GCRLModel.${method}: row-by-row decoding needs attention "axial"; with "dense" every pixel depends on the whole raster prefix, so sample with encode + decode on the full image, one pixel at a time`,
+        `GCRLModel.${method}: row-by-row decoding needs attention "axial"; with "dense" every pixel depends on the whole raster prefix (IncrementalDecoder steps through it one pixel at a time)`,
       );
     }
   }

@@ -83,7 +83,7 @@ describe("gcrl sample", () => {
     const r = await capture(sampleCommand, ["--run", runDir, "--n", "5", "--per-row", "3", "--scale", "1", "--seed", "7", "--temperature", "0.8", "--batch-size", "2", "--out", out]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /5 samples \(28×28, K=16\) from .* at step 2; temperature 0\.8, top-k all, seed 7/);
-    assert.match(r.out, /[\d.]+ samples\/s \(row by row\)/);
+    assert.match(r.out, /[\d.]+ samples\/s \(axial, cached steps\)/);
     const png = await readGray(out);
     assert.deepEqual([png.width, png.height], [3 * 28 + 4 * 2, 2 * 28 + 3 * 2]);
     const loaded = loadRun(runDir);
