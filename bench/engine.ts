@@ -4,7 +4,7 @@
 import { performance } from "node:perf_hooks";
 import { native } from "../src/torch/native.ts";
 import { opId } from "../src/torch/dispatch.ts";
-import { ones, randn, tidy, getNumThreads, buildInfo } from "../src/torch/index.ts";
+import { ones, randn, tidy, getNumThreads, buildInfo, bf16Supported } from "../src/torch/index.ts";
 import { runPythonJson, pythonTorchAvailable } from "./python.ts";
 
 function timeIt(iterations: number, fn: () => void): number {
@@ -91,4 +91,7 @@ export function benchEngine(): void {
   } else {
     console.log(`  PyTorch reference unavailable (${pythonTorchAvailable() ? "failed" : "python3-torch not importable"})`);
   }
+  // The bf16 peak: oneDNN's bf16 GEMM where the CPU multiplies bf16 natively, an emulation otherwise.
+  const bf16 = matmulPeak(n, bf16Supported() ? 10 : 2, "bfloat16");
+  console.log(`matmul ${n}x${n}x${n} bfloat16 operands: ${bf16.toFixed(1)} GFLOP/s, ${(bf16 / ours).toFixed(2)}× float32 (${bf16Supported() ? "native bf16" : "no native bf16 on this CPU: libtorch emulates it"})`);
 }
