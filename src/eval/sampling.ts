@@ -248,9 +248,8 @@ function sampleRaster(batch: Batch, startRow: number): void {
 
 /** The reference: the full network once per pixel. */
 function samplePixelByPixel(batch: Batch, startRow: number): void {
-  const { model, images, b, rngs, params } = batch;
-  const { height: h, width: w, vocabSize: k } = model.config;
-  const hw = h * w;
+  const { model, images, b } = batch;
+  const { height: h, width: w } = model.config;
   const device = model.tok.weight.device;
   for (let i = startRow; i < h; i++) {
     for (let j = 0; j < w; j++) {
@@ -259,9 +258,8 @@ function samplePixelByPixel(batch: Batch, startRow: number): void {
         const { hidden } = model.encode(current);
         return model.decode(current, hidden).select(1, i).select(1, j).contiguous(); // (b, K)
       });
-      const values = floatValues(logits);
+      drawPixel(batch, logits, i, j);
       logits.dispose();
-      for (let n = 0; n < b; n++) images[n * hw + i * w + j] = BigInt(sampleCategorical(values, n * k, k, params, rngs[n]!.next()));
     }
     reportRow(batch);
   }

@@ -18,9 +18,10 @@ export type MatmulPrecision = "fp32" | "bf16";
 
 /**
  * Rows of the flattened input per GEMM in gcrl::linear. ENGINE-FACTS.md measured OpenBLAS slow on
- * tall-skinny products as one call; the OpenBLAS measured here is not (`npm run bench -- kernels`:
- * chunks of 4096 run the reference model's four Linear shapes at 0.70–1.24× aten::linear), so
- * this is a per-machine choice worth revisiting per shape.
+ * tall-skinny products as one call; the OpenBLAS measured here is not (`npm run bench -- kernels`,
+ * with the caching allocator on as in training: chunks of 4096 run the reference model's four
+ * Linear shapes within ±10% of aten::linear, both near the matmul peak), so this is a per-machine
+ * choice worth revisiting per shape.
  */
 export const LINEAR_CHUNK_ROWS = 4096;
 
