@@ -1,6 +1,7 @@
 // ImageSet: what every dataset reader returns — images as one uint8 tensor (N, H, W, C) plus
 // int64 labels when known — and the operations on sets: subsets, limits, validation splits and
 // class filtering. The tensors are kept (outside tidy scopes) until dispose().
+import { createHash } from "node:crypto";
 import { Tensor, tensor, keep, tidy } from "../torch/index.ts";
 import { Rng } from "./rng.ts";
 
@@ -28,6 +29,27 @@ export function imageSet(images: Tensor, labels: Tensor | null, classes: readonl
 
 export function setSize(set: ImageSet): number {
   return set.images.size(0);
+}
+
+/**
+ * What the set holds, as 16 hex digits of SHA-256 over its shape, pixels (uint8, row-major) and
+ * labels (int64, or a marker for none). Two sets with equal fingerprints hold the same images in
+ * the same order with the same labels, whatever their names or folders; any changed pixel or label
+ * changes it. Hashing Fashion-MNIST's 60,000 training images (47 MB) takes about 0.1 s.
+ */
+export function contentFingerprint(set: ImageSet): string {
+  const hash = createHash("sha256");
+  hash.update(`images ${set.images.shape.join("x")}\n`);
+  tidy(() => {
+    hash.update(set.images.contiguous().sharedTypedArray<"uint8">());
+    if (set.labels === null) hash.update("no labels\n");
+    else {
+      const labels = set.labels.contiguous().sharedTypedArray<"int64">();
+      hash.update("labels\n");
+      hash.update(new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength));
+    }
+  });
+  return hash.digest("hex").slice(0, 16);
 }
 
 /** [H, W, C] of one image. */

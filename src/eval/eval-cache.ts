@@ -1,7 +1,13 @@
 // A cache of evaluation results inside a run folder, so that repeated evaluations of a run (a
 // probe, then OOD scores, then a report) encode each image set once:
 //
-//   <runDir>/cache/<kind>-<dataset>-<split>-<count>[-<variant>].safetensors
+//   <runDir>/cache/<kind>-<dataset>-<split>-<count>[-<variant>][-<source id>].safetensors
+//
+// A key names the images it was computed on by dataset name and split *and* by their source: where
+// they were read from and a fingerprint of their content (contentFingerprint in data/image-set.ts).
+// Two sets that share a name (fashion-mnist test from the default folder and from --out-dir DIR)
+// therefore never share a file, and a file written for other data is never read: the source is part
+// of the file name (12 hex digits of its SHA-256) and of the key stored inside.
 //
 // One safetensors file per key, holding one tensor "value" and, in its metadata, the format, the
 // full key (JSON) and the fingerprint of the weights that produced it. A file is used only when all
@@ -13,6 +19,7 @@
 // The fingerprint of a run's weights (weightsFingerprint) is the step in model.safetensors'
 // metadata plus the file's size and modification time (ns): it changes whenever the trainer
 // rewrites the weights, and costs one stat and a header read (no hashing of the weights).
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor, loadSafetensors, readSafetensorsHeader, saveSafetensors, tensor, tidy } from "../torch/index.ts";
@@ -35,6 +42,12 @@ export interface CacheKey {
   count: number;
   /** Anything else that changes the value, e.g. "layer2". */
   variant?: string;
+  /**
+   * Where the images came from and what they hold, e.g. "fashion-mnist test (/usr/share/datasets/
+   * fashion-mnist) #3f2a…" (source text + content fingerprint). Required for every value computed
+   * from a dataset; only values that depend on no images (samples) leave it out.
+   */
+  source?: string;
 }
 
 export interface EvalCacheOptions {
@@ -63,11 +76,24 @@ function checkKey(key: CacheKey): void {
   }
   if (!Number.isInteger(key.count) || key.count < 0) throw new TypeError(`${what}: count must be an integer >= 0`);
   if (key.variant !== undefined && (typeof key.variant !== "string" || key.variant === "")) throw new TypeError(`${what}: variant must be a non-empty string when given`);
+  if (key.source !== undefined && (typeof key.source !== "string" || key.source === "")) throw new TypeError(`${what}: source must be a non-empty string when given`);
 }
 
-/** The key as canonical JSON (fixed field order; variant only when given). */
+/** The key as canonical JSON (fixed field order; variant and source only when given). */
 function keyJson(key: CacheKey): string {
-  return JSON.stringify({ kind: key.kind, dataset: key.dataset, split: key.split, count: key.count, ...(key.variant === undefined ? {} : { variant: key.variant }) });
+  return JSON.stringify({
+    kind: key.kind,
+    dataset: key.dataset,
+    split: key.split,
+    count: key.count,
+    ...(key.variant === undefined ? {} : { variant: key.variant }),
+    ...(key.source === undefined ? {} : { source: key.source }),
+  });
+}
+
+/** 12 hex digits of SHA-256 of a key's source: its part of the file name. */
+export function sourceId(source: string): string {
+  return createHash("sha256").update(source).digest("hex").slice(0, 12);
 }
 
 /** A file-name-safe version of one key field. */
@@ -93,7 +119,7 @@ export class EvalCache {
   /** The file a key is cached in. */
   fileFor(key: CacheKey): string {
     checkKey(key);
-    const parts = [key.kind, key.dataset, key.split, String(key.count), ...(key.variant === undefined ? [] : [key.variant])];
+    const parts = [key.kind, key.dataset, key.split, String(key.count), ...(key.variant === undefined ? [] : [key.variant]), ...(key.source === undefined ? [] : [sourceId(key.source)])];
     return join(this.dir, `${parts.map(safe).join("-")}.safetensors`);
   }
 

@@ -31,14 +31,20 @@ import {
   type OodScores,
   type ProbeResult,
   type RunEvaluation,
+  type DataIdentity,
 } from "./run-evaluation.ts";
 
 export const EVAL_FORMAT = "gcrl.eval";
-export const EVAL_VERSION = 1;
+/** 2: eval.json names every image set's source and content fingerprint (`data`, ood.inFingerprint/outFingerprint). */
+export const EVAL_VERSION = 2;
 
 export interface OodSummary {
+  /** Where the in-distribution test images and the OOD images came from (reader's text, folder included). */
   inDataset: string;
   outDataset: string;
+  /** Content fingerprints of both sets (equal exactly when they hold the same images and labels). */
+  inFingerprint: string;
+  outFingerprint: string;
   nIn: number;
   nOut: number;
   scores: { name: OodScoreName; description: string; supervised: boolean; metrics: OodMetrics | NotApplicable }[];
@@ -50,6 +56,8 @@ export interface EvalReport {
   createdAt: string;
   run: { dir: string; mode: string; step: number; dataset: string; model: string; parameters: number };
   settings: EvalSettings;
+  /** Every image set the evaluation read: "train", "test", "ood" → source (folder included), content fingerprint, images. */
+  data: Record<string, DataIdentity>;
   probe: ProbeResult | NotApplicable;
   knn: KnnResult | NotApplicable;
   likelihood: LikelihoodResult | NotApplicable;
@@ -91,8 +99,10 @@ async function stage<T>(name: string, seconds: Record<string, number>, log: (s: 
 export async function writeOodFigures(ood: OodScores, dir: string): Promise<{ histograms: Map<OodScoreName, string>; roc: string[] }> {
   mkdirSync(dir, { recursive: true });
   const histograms = new Map<OodScoreName, string>();
-  const inLabel = `in: ${shortName(ood.inDataset)}`;
-  const outLabel = `out: ${shortName(ood.outDataset)}`;
+  // Short names unless they coincide (the OOD set is the same dataset from another folder): then in full.
+  const same = shortName(ood.inDataset) === shortName(ood.outDataset);
+  const inLabel = `in: ${same ? ood.inDataset : shortName(ood.inDataset)}`;
+  const outLabel = `out: ${same ? ood.outDataset : shortName(ood.outDataset)}`;
   for (const [name, s] of ood.raw) {
     const path = join(dir, `ood-hist-${name}.png`);
     const svg = histogramSvg(
@@ -238,7 +248,7 @@ export async function evaluateAll(ev: RunEvaluation): Promise<EvalReport> {
     rocPaths = written.roc;
     figures.push(...[...written.histograms.values(), ...written.roc].map(rel));
     for (const x of r.results) log(`OOD ${x.name}: ${isNotApplicable(x.metrics) ? `n/a (${x.metrics.na})` : `AUROC ${x.metrics.auroc.toFixed(4)}`}`);
-    return { inDataset: r.inDataset, outDataset: r.outDataset, nIn: r.nIn, nOut: r.nOut, scores: r.results.map(({ name, description, supervised, metrics }) => ({ name, description, supervised, metrics })) };
+    return { inDataset: r.inDataset, outDataset: r.outDataset, inFingerprint: r.inFingerprint, outFingerprint: r.outFingerprint, nIn: r.nIn, nOut: r.nOut, scores: r.results.map(({ name, description, supervised, metrics }) => ({ name, description, supervised, metrics })) };
   });
   const curves = await writeTrainingCurves(ev, figDir);
   figures.push(...curves.map(rel));
@@ -249,6 +259,7 @@ export async function evaluateAll(ev: RunEvaluation): Promise<EvalReport> {
     createdAt: new Date().toISOString(),
     run: { dir: runDir, mode: ev.mode, step: ev.run.step, dataset: ev.run.config.data.name, model: ev.run.model.describe(), parameters: ev.run.model.parameterCount() },
     settings: { ...s },
+    data: ev.dataIdentities(),
     probe,
     knn,
     likelihood,
@@ -265,6 +276,16 @@ export async function evaluateAll(ev: RunEvaluation): Promise<EvalReport> {
 }
 
 /** Reads an eval.json back (for `gcrl study`), checking its format. */
+/** True when path holds an eval.json of this version (an older one is re-evaluated, not read). */
+export function isCurrentEvalReport(path: string): boolean {
+  try {
+    const parsed = JSON.parse(readFileSync(path, "utf8")) as Partial<EvalReport>;
+    return parsed.format === EVAL_FORMAT && parsed.version === EVAL_VERSION;
+  } catch {
+    return false;
+  }
+}
+
 export function readEvalReport(path: string): EvalReport {
   const parsed = JSON.parse(readFileSync(path, "utf8")) as Partial<EvalReport>;
   if (parsed.format !== EVAL_FORMAT || parsed.version !== EVAL_VERSION) {
@@ -355,7 +376,7 @@ export function reportDocument(r: EvalReport, figures: FigurePaths): ReportDocum
     const o = r.ood;
     blocks.push({
       kind: "paragraph",
-      text: `In-distribution: ${o.inDataset} (${o.nIn} images); OOD: ${o.outDataset} (${o.nOut} images). Convention: higher score = more OOD, OOD is the positive class. AUPR-IN treats in-distribution as positive (scores negated).`,
+      text: `In-distribution: ${o.inDataset} (${o.nIn} images, content ${o.inFingerprint}); OOD: ${o.outDataset} (${o.nOut} images, content ${o.outFingerprint}${o.inFingerprint === o.outFingerprint ? ": the same images as the in-distribution set, so every AUROC is 0.5" : ""}). Convention: higher score = more OOD, OOD is the positive class. AUPR-IN treats in-distribution as positive (scores negated).`,
     });
     blocks.push({
       kind: "table",

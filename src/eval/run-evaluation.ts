@@ -15,7 +15,7 @@ import { join, resolve } from "node:path";
 import { Tensor, keep, tidy } from "../torch/index.ts";
 import { loadRun, type LoadedRun } from "../train/load-run.ts";
 import { loadDataset, type DatasetSpec, type DatasetSplit } from "../data/datasets/index.ts";
-import { disposeSet, imageShape, setSize, type ImageSet } from "../data/image-set.ts";
+import { contentFingerprint, disposeSet, imageShape, setSize, type ImageSet } from "../data/image-set.ts";
 import { knnAccuracy } from "../train/knn.ts";
 import { EVAL_DEFAULTS, defaultOodDataset, type EvalSettings } from "./eval-settings.ts";
 import { EvalCache, weightsFingerprint, type CacheKey } from "./eval-cache.ts";
@@ -112,8 +112,12 @@ export interface OodScoreResult {
 }
 
 export interface OodScores {
+  /** Where the in-distribution test images and the OOD images came from (folders included). */
   inDataset: string;
   outDataset: string;
+  /** Their content fingerprints (contentFingerprint): equal exactly when the two sets hold the same images and labels. */
+  inFingerprint: string;
+  outFingerprint: string;
   nIn: number;
   nOut: number;
   results: OodScoreResult[];
@@ -132,9 +136,20 @@ export const OOD_SCORE_INFO: Readonly<Record<OodScoreName, { description: string
   "class-mahalanobis": { description: "class-conditional Mahalanobis, shared covariance (Lee et al. 2018)", supervised: true, needsDecoder: false },
 });
 
+/** Where a split's images came from: the reader's description (folder included) and a content fingerprint. */
+export interface DataIdentity {
+  /** e.g. "fashion-mnist test (/usr/share/datasets/fashion-mnist)". */
+  source: string;
+  /** contentFingerprint of the images and labels as loaded (after class filter and limit). */
+  fingerprint: string;
+  images: number;
+}
+
 interface LoadedSplit {
   set: ImageSet;
   tokens: Tensor;
+  identity: DataIdentity;
+  /** The cache key of values computed from these images (source and fingerprint included). */
   key: Omit<CacheKey, "kind">;
 }
 
@@ -226,11 +241,23 @@ export class RunEvaluation {
       throw new Error(`${set.source}: images are ${sh}×${sw}×${sc}, but the run's model takes ${h}×${w}×${this.run.palette.channels}`);
     }
     const tokens = keep(tidy(() => this.run.palette.quantize(set.images)));
-    const key = { dataset: spec.name, split: spec.split, count: setSize(set), variant: spec.classes ? `classes-${spec.classes.join("+")}` : undefined };
-    const loaded: LoadedSplit = { set, tokens, key: stripUndefined(key) };
+    const identity: DataIdentity = { source: set.source, fingerprint: contentFingerprint(set), images: setSize(set) };
+    const key = {
+      dataset: spec.name,
+      split: spec.split,
+      count: identity.images,
+      variant: spec.classes ? `classes-${spec.classes.join("+")}` : undefined,
+      source: `${identity.source} #${identity.fingerprint}`,
+    };
+    const loaded: LoadedSplit = { set, tokens, identity, key: stripUndefined(key) };
     this.#splits.set(which, loaded);
-    this.log(`data: ${set.source}: ${setSize(set)} images (${seconds(started)})`);
+    this.log(`data: ${set.source}: ${identity.images} images, content ${identity.fingerprint} (${seconds(started)})`);
     return loaded;
+  }
+
+  /** Source, content fingerprint and size of every split loaded so far (for eval.json). */
+  dataIdentities(): Record<string, DataIdentity> {
+    return Object.fromEntries([...this.#splits].map(([which, s]) => [which, { ...s.identity }]));
   }
 
   /** r(x) of a split (float32 (N, d)), cached. */
@@ -460,6 +487,11 @@ export class RunEvaluation {
 
   // ---- OOD ------------------------------------------------------------------------------------
 
+  /**
+   * Every OOD score of OOD_SCORE_INFO on the test split (in) vs the OOD set (out). A score that
+   * cannot be computed (no decoder, no labels, or an error while computing it) is n/a with the
+   * reason; it never takes the other scores down.
+   */
   async ood(): Promise<OodScores> {
     const inSplit = await this.split("test");
     const outSplit = await this.split("ood");
@@ -468,21 +500,41 @@ export class RunEvaluation {
     const inFeatures = await this.features("test");
     const outFeatures = await this.features("ood");
     const scores = new Map<OodScoreName, { inScores: Float64Array; outScores: Float64Array }>();
+    const failed = new Map<OodScoreName, string>();
     const both = (f: (x: Tensor) => Float64Array, a: Tensor, b: Tensor) => ({ inScores: f(a), outScores: f(b) });
+    /** Runs one score family; an error makes its scores n/a with the message instead of ending ood(). */
+    const attempt = async (names: OodScoreName[], what: string, compute: () => void | Promise<void>): Promise<void> => {
+      const started = performance.now();
+      try {
+        await compute();
+        this.log(`${what}: ${seconds(started)}`);
+      } catch (err) {
+        const reason = `${what} could not be computed: ${err instanceof Error ? err.message : String(err)}`;
+        for (const name of names) failed.set(name, reason);
+        this.log(`${names.join(", ")}: n/a (${reason})`);
+      }
+    };
 
     if (this.hasDecoder) {
-      const inBits = await this.bitsPerDim("test");
-      const outBits = await this.bitsPerDim("ood");
-      const trainMean = mean(await this.bitsPerDim("train"));
-      scores.set("nll", { inScores: inBits, outScores: outBits });
-      scores.set("typicality", { inScores: typicalityScores(inBits, trainMean), outScores: typicalityScores(outBits, trainMean) });
-      const started = performance.now();
-      const inComplexity = await complexityBitsPerDim(inSplit.tokens, this.settings.compressor);
-      const outComplexity = await complexityBitsPerDim(outSplit.tokens, this.settings.compressor);
-      this.log(`complexity (${this.settings.compressor}): ${seconds(started)}`);
-      scores.set("complexity", { inScores: complexityCorrectedScores(inBits, inComplexity), outScores: complexityCorrectedScores(outBits, outComplexity) });
+      let inBits: Float64Array | null = null;
+      let outBits: Float64Array | null = null;
+      await attempt(["nll", "typicality", "complexity"], "bits/dim", async () => {
+        inBits = await this.bitsPerDim("test");
+        outBits = await this.bitsPerDim("ood");
+        const trainMean = mean(await this.bitsPerDim("train"));
+        scores.set("nll", { inScores: inBits, outScores: outBits });
+        scores.set("typicality", { inScores: typicalityScores(inBits, trainMean), outScores: typicalityScores(outBits, trainMean) });
+      });
+      if (inBits !== null && outBits !== null) {
+        const [bitsIn, bitsOut] = [inBits, outBits];
+        await attempt(["complexity"], `complexity (${this.settings.compressor} of the palette-coloured images)`, async () => {
+          const inComplexity = await this.#complexity(inSplit.tokens);
+          const outComplexity = await this.#complexity(outSplit.tokens);
+          scores.set("complexity", { inScores: complexityCorrectedScores(bitsIn, inComplexity), outScores: complexityCorrectedScores(bitsOut, outComplexity) });
+        });
+      }
     }
-    this.#timed("Mahalanobis", () => {
+    await attempt(["mahalanobis"], "Mahalanobis", () => {
       const m = MahalanobisScorer.fit(trainFeatures);
       try {
         scores.set("mahalanobis", both((x) => m.score(x), inFeatures, outFeatures));
@@ -490,22 +542,24 @@ export class RunEvaluation {
         m.dispose();
       }
     });
-    this.#timed("kNN distance", () => {
+    await attempt(["knn-distance"], "kNN distance", () => {
       const k = this.settings.oodKnnK;
       scores.set("knn-distance", both((x) => knnDistanceScores(trainFeatures, x, { k }), inFeatures, outFeatures));
     });
     if (train.set.labels !== null) {
-      await this.probe();
-      const probe = this.#probe!.probe;
-      const [inLogits, outLogits] = [probe.logits(inFeatures), probe.logits(outFeatures)];
-      try {
-        scores.set("msp", { inScores: maxSoftmaxScores(inLogits), outScores: maxSoftmaxScores(outLogits) });
-        scores.set("energy", { inScores: energyScores(inLogits), outScores: energyScores(outLogits) });
-      } finally {
-        inLogits.dispose();
-        outLogits.dispose();
-      }
-      this.#timed("class-conditional Mahalanobis", () => {
+      await attempt(["msp", "energy"], "linear probe scores", async () => {
+        await this.probe();
+        const probe = this.#probe!.probe;
+        const [inLogits, outLogits] = [probe.logits(inFeatures), probe.logits(outFeatures)];
+        try {
+          scores.set("msp", { inScores: maxSoftmaxScores(inLogits), outScores: maxSoftmaxScores(outLogits) });
+          scores.set("energy", { inScores: energyScores(inLogits), outScores: energyScores(outLogits) });
+        } finally {
+          inLogits.dispose();
+          outLogits.dispose();
+        }
+      });
+      await attempt(["class-mahalanobis"], "class-conditional Mahalanobis", () => {
         const m = ClassConditionalMahalanobis.fit(trainFeatures, train.set.labels!, { numClasses: numClasses(train.set, inSplit.set) });
         try {
           scores.set("class-mahalanobis", both((x) => m.score(x), inFeatures, outFeatures));
@@ -525,11 +579,30 @@ export class RunEvaluation {
         metrics = oodMetrics(s.inScores, s.outScores);
         raw.set(name, { ...s, roc: rocCurve(s.inScores, s.outScores) });
       } else {
-        metrics = info.needsDecoder ? this.noDecoder : { na: "the training set has no labels" };
+        metrics = { na: failed.get(name) ?? (info.needsDecoder && !this.hasDecoder ? this.noDecoder.na : "the training set has no labels") };
       }
       results.push({ name, description: info.description, supervised: info.supervised, metrics });
     }
-    return { inDataset: inSplit.set.source, outDataset: outSplit.set.source, nIn: inSplit.key.count, nOut: outSplit.key.count, results, raw };
+    return {
+      inDataset: inSplit.identity.source,
+      outDataset: outSplit.identity.source,
+      inFingerprint: inSplit.identity.fingerprint,
+      outFingerprint: outSplit.identity.fingerprint,
+      nIn: inSplit.key.count,
+      nOut: outSplit.key.count,
+      results,
+      raw,
+    };
+  }
+
+  /** L(x) of token maps (N, H, W): the compressed size of each image painted in its palette colours (complexity.ts). */
+  async #complexity(tokens: Tensor): Promise<Float64Array> {
+    const painted = keep(tidy(() => this.run.palette.dequantize(tokens)));
+    try {
+      return await complexityBitsPerDim(painted, this.settings.compressor);
+    } finally {
+      painted.dispose();
+    }
   }
 
   // ---- bookkeeping ----------------------------------------------------------------------------

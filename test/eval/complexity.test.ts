@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { inflateRawSync } from "node:zlib";
 import sharp from "sharp";
 import { tensor, tidy, type Tensor } from "../../src/torch/index.ts";
-import { complexityBitsPerDim, compressTokenMap, type Compressor } from "../../src/eval/complexity.ts";
+import { complexityBitsPerDim, compressImage, compressTokenMap, type Compressor } from "../../src/eval/complexity.ts";
+import { PaletteQuantizer } from "../../src/data/palette.ts";
 import { Rng } from "../../src/data/rng.ts";
 
 const H = 28;
@@ -91,12 +92,49 @@ test("complexity: bad input is refused naming the argument", async () => {
   const t = tidy(() => tensor([[[0, 1], [2, 3]]], { dtype: "int64" }));
   await assert.rejects(complexityBitsPerDim(t, "zip" as Compressor), /compressor must be one of "png", "deflate", got "zip"/);
   await assert.rejects(complexityBitsPerDim(t, "png", { concurrency: 0 }), /concurrency must be a positive integer, got 0/);
-  await assert.rejects(complexityBitsPerDim(t.reshape([4]), "png"), /tokens must be a 3-d \(N, H, W\) tensor, got shape \[4\]/);
-  await assert.rejects(complexityBitsPerDim(t.float(), "png"), /tokens must be an integer tensor \(palette indices\), got float32/);
-  await assert.rejects(complexityBitsPerDim(t.add(253), "deflate"), /tokens must lie in \[0, 255\] .*from 253 to 256/);
+  await assert.rejects(complexityBitsPerDim(t.reshape([4]), "png"), /expected \(N, H, W, C\) uint8 images or \(N, H, W\) integer token maps, got shape \[4\]/);
+  await assert.rejects(complexityBitsPerDim(t.float(), "png"), /expected \(N, H, W, C\) uint8 images or \(N, H, W\) integer token maps, got float32/);
+  await assert.rejects(complexityBitsPerDim(t.add(253), "deflate"), /token maps must lie in \[0, 255\] .*from 253 to 256/);
   await assert.rejects(complexityBitsPerDim(t.sub(1), "deflate"), /from -1 to 2/);
-  await assert.rejects(compressTokenMap(new Uint8Array(3), 2, 2), /pixels must be a Uint8Array of 2×2 = 4 bytes, got 3/);
+  await assert.rejects(compressTokenMap(new Uint8Array(3), 2, 2), /pixels must be a Uint8Array of 2×2×1 = 4 bytes, got 3/);
   await assert.rejects(compressTokenMap(new Uint8Array(4), 2, 0), /width must be a positive integer, got 0/);
   assert.equal((await complexityBitsPerDim(t.narrow(0, 0, 0), "png")).length, 0);
+  const images = tidy(() => t.to("uint8").reshape([1, 2, 2, 1]));
+  await assert.rejects(complexityBitsPerDim(tidy(() => images.repeat([1, 1, 1, 2])), "png"), /C = 1 or 3 channels, got shape \[1, 2, 2, 2\]/);
+  await assert.rejects(complexityBitsPerDim(tidy(() => images.long()), "png"), /\(N, H, W, C\) images must be uint8, got int64/);
+  await assert.rejects(compressImage(new Uint8Array(4), 2, 2, "png", 3), /2×2×3 = 12 bytes, got 4/);
+  images.dispose();
   t.dispose();
+});
+
+test("complexity of RGB images: L = 8·bytes/(H·W) of the (H, W, 3) image, lossless PNG, the palette-painted image of K = 512 tokens works", async () => {
+  const rng = new Rng(3);
+  const [h, w] = [8, 10];
+  const flat = Uint8Array.from({ length: 2 * h * w * 3 }, (_, i) => (i < h * w * 3 ? 40 : rng.int(0, 256)));
+  const images = tensor(flat, { shape: [2, h, w, 3], dtype: "uint8" });
+  for (const compressor of ["png", "deflate"] as Compressor[]) {
+    const l = await complexityBitsPerDim(images, compressor);
+    for (let i = 0; i < 2; i++) {
+      const one = flat.subarray(i * h * w * 3, (i + 1) * h * w * 3);
+      const compressed = await compressImage(one, h, w, compressor, 3);
+      assert.equal(l[i], (8 * compressed.length) / (h * w), "bits per pixel (per palette token), all channels together");
+      if (compressor === "png") {
+        const { data, info } = await sharp(compressed).raw().toBuffer({ resolveWithObject: true });
+        assert.equal(info.channels, 3);
+        assert.deepEqual(new Uint8Array(data), one, "PNG is lossless");
+      } else assert.deepEqual(new Uint8Array(inflateRawSync(compressed)), one);
+    }
+    assert.ok(l[0]! < l[1]!, `a flat image compresses better than noise (${l[0]} vs ${l[1]})`);
+  }
+  images.dispose();
+  // Tokens of a 512-colour palette (values > 255) are no 8-bit token map; their painted image is.
+  const palette = new PaletteQuantizer(Array.from({ length: 512 }, (_, i) => [i % 8 * 32, (i >> 3) % 8 * 32, (i >> 6) * 32]));
+  const tokens = tidy(() => tensor(Int32Array.from({ length: 2 * h * w }, (_, i) => (i * 37) % 512), { shape: [2, h, w] }).long());
+  await assert.rejects(complexityBitsPerDim(tokens, "png"), /token maps must lie in \[0, 255\]/);
+  const painted = palette.dequantize(tokens);
+  const l = await complexityBitsPerDim(painted, "png");
+  assert.ok(l.every((v) => Number.isFinite(v) && v > 0));
+  painted.dispose();
+  tokens.dispose();
+  palette.dispose();
 });

@@ -177,3 +177,69 @@ test("eval all on a run trained on an unlabelled image folder: probe, kNN, FID a
   assert.ok(!isNotApplicable(report.samples) && !isNotApplicable(report.completions));
   checkReportFiles(dir);
 });
+
+test("one OOD score that cannot be computed is n/a with its reason; the others are measured", { timeout: 120_000 }, async () => {
+  // A library caller's bad compressor (no CLI validation in between) breaks the complexity score only.
+  const ev = RunEvaluation.open(gcrlDir, { ...SETTINGS, compressor: "zip" as EvalSettings["compressor"] });
+  try {
+    const r = await ev.ood();
+    const byName = new Map(r.results.map((s) => [s.name, s.metrics]));
+    const complexity = byName.get("complexity");
+    assert.ok(isNotApplicable(complexity) && /complexity .*could not be computed: .*compressor must be one of "png", "deflate", got "zip"/.test(complexity.na), JSON.stringify(complexity));
+    for (const [name, m] of byName) if (name !== "complexity") assert.ok(!isNotApplicable(m), `${name}: ${JSON.stringify(m)}`);
+    assert.ok(!r.raw.has("complexity") && r.raw.has("nll"));
+  } finally {
+    ev.dispose();
+  }
+});
+
+/** n 8×8 RGB PNGs in dir: smooth colour ramps of a class-specific direction plus noise (many distinct colours). */
+async function rgbImages(dir: string, n: number, kind: "horizontal" | "vertical" | "noise", rng: Rng): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const pixels = Buffer.alloc(8 * 8 * 3);
+    const base = [rng.int(0, 128), rng.int(0, 128), rng.int(0, 128)];
+    for (let y = 0; y < 8; y++) {
+      for (let x = 0; x < 8; x++) {
+        for (let c = 0; c < 3; c++) {
+          const ramp = kind === "horizontal" ? x * 15 : kind === "vertical" ? y * 15 : rng.int(0, 120);
+          pixels[(y * 8 + x) * 3 + c] = Math.min(255, base[c]! + ramp + rng.int(0, 16));
+        }
+      }
+    }
+    await sharp(pixels, { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(join(dir, `img${String(i).padStart(3, "0")}.png`));
+  }
+}
+
+test("eval all with OOD on an RGB run with K = 512 colours: every OOD score measured, complexity included", { timeout: 300_000 }, async () => {
+  const rng = new Rng(11);
+  const data = join(folder.dir, "rgb");
+  for (const split of ["train", "test"] as const) {
+    await rgbImages(join(data, split, "horizontal"), split === "train" ? 48 : 16, "horizontal", rng);
+    await rgbImages(join(data, split, "vertical"), split === "train" ? 48 : 16, "vertical", rng);
+  }
+  const ood = join(folder.dir, "rgb-noise");
+  await rgbImages(ood, 24, "noise", rng);
+  const dir = join(folder.dir, "rgb-run");
+  await train(
+    tinyConfig((c) => {
+      c.data = { ...c.data, name: `folder:${data}`, limit: null, evalImages: 8 };
+      c.palette = { k: 512, samplePixels: 6144 };
+      c.budget.steps = 3;
+      c.train.evalEvery = 0;
+    }),
+    { out: dir, log: null },
+  );
+  const report = await evaluate(dir, {
+    batchSize: 32, samples: 4, fidSamples: 8, kidSubsets: 2, kidSubsetSize: 4, completionImages: 1, completionSamples: 1,
+    likelihoodTrainImages: 16, probeL2Grid: [1e-3, 1e-1], fidNet: join(folder.dir, "fid-net-rgb"), fidNetTrainImages: 96,
+    ood: `folder:${ood}`, oodKnnK: 5,
+  });
+  checkCells(report, "eval", []);
+  assert.ok(!isNotApplicable(report.ood), JSON.stringify(report.ood));
+  for (const s of report.ood.scores) assert.ok(!isNotApplicable(s.metrics), `${s.name}: ${JSON.stringify(s.metrics)}`);
+  assert.match(report.ood.outDataset, /rgb-noise/);
+  assert.equal(report.data.ood!.source, report.ood.outDataset);
+  assert.match(report.data.ood!.fingerprint, /^[0-9a-f]{16}$/);
+  checkReportFiles(dir);
+});

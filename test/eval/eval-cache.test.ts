@@ -184,3 +184,27 @@ test("bad keys and compute results are errors naming the field", () =>
     assert.throws(() => cache.tensor(key, () => [1, 2] as unknown as Tensor), /EvalCache\.tensor: compute\(\) must return a live Tensor/);
     assert.throws(() => cache.array(key, () => [1, 2] as unknown as Float64Array), /EvalCache\.array: compute\(\) must return a Float64Array/);
   }));
+
+test("source: two sets with the same name, split and count never share a file or a value", () =>
+  tidy(() => {
+    const dir = runDir();
+    try {
+      const cache = new EvalCache(dir, weightsFingerprint(dir));
+      const a = { ...key, source: "fashion-mnist test (/usr/share/datasets/fashion-mnist) #0123456789abcdef" };
+      const b = { ...key, source: "fashion-mnist test (/tmp/flipped) #fedcba9876543210" };
+      assert.notEqual(cache.fileFor(a), cache.fileFor(b));
+      assert.notEqual(cache.fileFor(a), cache.fileFor(key));
+      const ca = counter([1, 2, 3, 4, 5, 6]);
+      const cb = counter([6, 5, 4, 3, 2, 1]);
+      cache.tensor(a, ca.compute);
+      assert.deepEqual(cache.tensor(b, cb.compute).toArray(), [6, 5, 4, 3, 2, 1]);
+      assert.equal(cb.calls(), 1, "b was computed, not read from a's file");
+      // b's value copied under a's file name (a stale or foreign file): a recomputes instead of reading it.
+      writeFileSync(cache.fileFor(a), readFileSync(cache.fileFor(b)));
+      assert.deepEqual(cache.tensor(a, ca.compute).toArray(), [1, 2, 3, 4, 5, 6]);
+      assert.equal(ca.calls(), 2);
+      assert.throws(() => cache.fileFor({ ...key, source: "" }), /source must be a non-empty string/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }));
