@@ -25,7 +25,11 @@ export async function printEvaluation(ev: RunEvaluation, subcommand: string, fig
   switch (subcommand) {
     case "probe": {
       const p = await ev.probe();
-      console.log(`linear probe on r(x) (layer ${p.representationLayer}, ${p.featureDim} dims, standardised), ${p.trainImages} training / ${p.testImages} test images`);
+      if (p.layers !== null) {
+        console.log(`layer sweep: a linear probe on every encoder layer's r(x); the layer is chosen on validation accuracy only`);
+        console.log(textTable(["layer", "validation", "train", "test", "L2"], p.layers.map((l) => [`${l.layer}${l.layer === p.representationLayer ? " (chosen)" : ""}`, pct(l.validationAccuracy), pct(l.trainAccuracy), pct(l.testAccuracy), String(l.l2)])));
+      }
+      console.log(`linear probe on r(x) (${p.layerSelection}; ${p.featureDim} dims, standardised), ${p.trainImages} training / ${p.testImages} test images`);
       console.log(textTable(["L2", "validation", "train"], p.grid.map((g) => [String(g.l2), pct(g.validationAccuracy), pct(g.trainAccuracy)])));
       console.log(`chosen L2 ${p.l2} (on ${pct(ev.settings.probeValidationFraction)} of the training features), refit on all:`);
       console.log(`train ${pct(p.trainAccuracy)}  validation ${pct(p.validationAccuracy)}  test ${pct(p.testAccuracy)}`);

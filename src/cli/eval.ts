@@ -23,7 +23,8 @@ const d = EVAL_DEFAULTS;
 const COMMON: OptionTable = {
   run: { type: "string", value: "DIR", help: "the run folder to evaluate (required)" },
   "batch-size": { type: "string", value: "N", default: String(d.batchSize), help: "images per forward pass" },
-  layer: { type: "string", value: "L", help: "encoder layer r(x) pools from (default: the run's model.representationLayer, else the last)" },
+  layer: { type: "string", value: "L|auto", default: "auto", help: "encoder layer r(x) pools from; auto: a linear probe per layer, the best on the validation part of the training split (iGPT's protocol; the run's layer when there are no labels)" },
+  "concat-layers": { type: "boolean", help: "r(x) = every layer's pooled features side by side (L·d dims) instead of one layer's" },
   "train-images": { type: "string", value: "N", help: "use the first N training images (default: all)" },
   "test-images": { type: "string", value: "N", help: "use the first N test images (default: all)" },
   seed: { type: "string", value: "S", default: String(d.seed), help: "seed of the validation split, sampling and KID subsets" },
@@ -106,7 +107,9 @@ export function settingsFromOptions(values: Record<string, string | boolean | un
     if (v !== undefined) s[key] = v;
   };
   set("batchSize", int("batch-size", 1));
-  set("representationLayer", int("layer", 1));
+  const layer = str("layer");
+  if (layer !== undefined) s.representationLayer = layer === "auto" ? "auto" : intOption("layer", layer, 1);
+  if (values["concat-layers"] === true) s.concatLayers = true;
   set("trainImages", int("train-images", 1));
   set("testImages", int("test-images", 1));
   set("seed", int("seed", 0));

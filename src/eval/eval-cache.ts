@@ -137,6 +137,24 @@ export class EvalCache {
     return value;
   }
 
+  /**
+   * The cached tensors for all `keys` when every one is cached, else computeAll() (one tensor per
+   * key, in order) stored and returned: for values computed together, e.g. every layer's features
+   * from one encoder pass. The caller owns the returned tensors.
+   */
+  tensors(keys: readonly CacheKey[], computeAll: () => Tensor[]): Tensor[] {
+    const files = keys.map((k) => this.fileFor(k));
+    const cached = keys.map((k, i) => this.#read(files[i]!, k));
+    if (cached.every((t) => t !== null)) return cached as Tensor[];
+    for (const t of cached) t?.dispose();
+    const values = computeAll();
+    if (!Array.isArray(values) || values.length !== keys.length || !values.every((v) => v instanceof Tensor && !v.isDisposed)) {
+      throw new TypeError(`EvalCache.tensors: computeAll() must return ${keys.length} live Tensors, one per key`);
+    }
+    keys.forEach((k, i) => this.#write(files[i]!, k, values[i]!));
+    return values;
+  }
+
   /** The cached numbers for `key`, or compute() stored and returned. */
   array(key: CacheKey, compute: () => Float64Array): Float64Array {
     const file = this.fileFor(key);

@@ -32,6 +32,7 @@ import {
   type ProbeResult,
   type RunEvaluation,
   type DataIdentity,
+  type LayerProbe,
 } from "./run-evaluation.ts";
 
 export const EVAL_FORMAT = "gcrl.eval";
@@ -93,6 +94,18 @@ async function stage<T>(name: string, seconds: Record<string, number>, log: (s: 
   } finally {
     seconds[name] = Math.round((performance.now() - started) / 100) / 10;
   }
+}
+
+/** The layer sweep as a chart: validation and test accuracy of the linear probe per encoder layer. */
+export function probeLayersSvg(layers: readonly LayerProbe[]): string {
+  const x = layers.map((l) => l.layer);
+  return lineChartSvg(
+    [
+      { label: "validation (chooses the layer)", x, y: layers.map((l) => l.validationAccuracy), color: "#1f77b4" },
+      { label: "test", x, y: layers.map((l) => l.testAccuracy), color: "#d62728" },
+    ],
+    { title: "Linear probe accuracy per encoder layer", xLabel: "encoder layer", yLabel: "accuracy" },
+  );
 }
 
 /** Writes the OOD histograms (one per computed score) and the ROC curves into dir; returns their paths. */
@@ -181,9 +194,15 @@ export async function evaluateAll(ev: RunEvaluation): Promise<EvalReport> {
   const log = ev.log;
   const s = ev.settings;
 
+  let layerChart: string | null = null;
   const probe = await stage("probe", seconds, log, async () => {
     const r = await ev.probe();
-    log(`linear probe: test ${pct(r.testAccuracy)} (train ${pct(r.trainAccuracy)}, validation ${pct(r.validationAccuracy)}), L2 ${r.l2}`);
+    log(`linear probe (${r.layerSelection}): test ${pct(r.testAccuracy)} (train ${pct(r.trainAccuracy)}, validation ${pct(r.validationAccuracy)}), L2 ${r.l2}`);
+    if (r.layers !== null) {
+      layerChart = join(figDir, "probe-layers.png");
+      await writeSvgPng(layerChart, probeLayersSvg(r.layers));
+      figures.push(rel(layerChart));
+    }
     return r;
   });
   const knn = await stage("knn", seconds, log, async () => {
@@ -271,7 +290,7 @@ export async function evaluateAll(ev: RunEvaluation): Promise<EvalReport> {
     seconds,
   };
   writeFileAtomic(join(runDir, "eval.json"), formatJson(report));
-  writeReport(runDir, "report", reportDocument(report, { oodHistograms: mapValues(oodHistograms, rel), roc: rocPaths.map(rel), curves: curves.map(rel) }));
+  writeReport(runDir, "report", reportDocument(report, { probeLayers: layerChart === null ? null : rel(layerChart), oodHistograms: mapValues(oodHistograms, rel), roc: rocPaths.map(rel), curves: curves.map(rel) }));
   return report;
 }
 
@@ -297,6 +316,8 @@ export function readEvalReport(path: string): EvalReport {
 // ---- the report document ------------------------------------------------------------------------
 
 interface FigurePaths {
+  /** The layer sweep's chart, when the probe ran one. */
+  probeLayers?: string | null;
   oodHistograms: Map<OodScoreName, string>;
   roc: string[];
   curves: string[];
@@ -333,6 +354,16 @@ export function reportDocument(r: EvalReport, figures: FigurePaths): ReportDocum
       text: `Linear probe: multinomial logistic regression on the standardised ${p.featureDim}-dimensional r(x) of ${p.trainImages} training images; L2 strength chosen on a class-stratified ${pct(s.probeValidationFraction)} validation split, then refit on all of them (full-batch LBFGS). Train ${pct(p.trainAccuracy)}, validation ${pct(p.validationAccuracy)}, **test ${pct(p.testAccuracy)}** (${p.testImages} images). For reference: logistic regression on raw Fashion-MNIST pixels reaches about 84%.`,
     });
     blocks.push({ kind: "table", header: ["L2", "validation accuracy", "train accuracy"], align: ["right", "right", "right"], rows: p.grid.map((g) => [String(g.l2), pct(g.validationAccuracy), pct(g.trainAccuracy)]) });
+    blocks.push({ kind: "paragraph", text: `Representation: ${p.layerSelection}. The kNN classifier and the feature-based OOD scores use the same r(x).` });
+    if (p.layers !== null) {
+      blocks.push({
+        kind: "table",
+        header: ["layer", "validation accuracy", "train accuracy", "test accuracy", "L2"],
+        align: ["left", "right", "right", "right", "right"],
+        rows: p.layers.map((l) => [`${l.layer}${l.layer === p.representationLayer ? " (chosen)" : ""}`, pct(l.validationAccuracy), pct(l.trainAccuracy), pct(l.testAccuracy), String(l.l2)]),
+      });
+      if (figures.probeLayers) blocks.push({ kind: "image", path: figures.probeLayers, alt: "linear-probe accuracy per encoder layer" });
+    }
   } else blocks.push({ kind: "paragraph", text: `Linear probe: n/a (${r.probe.na}).` });
   blocks.push({
     kind: "paragraph",

@@ -6,8 +6,15 @@ import type { Compressor } from "./complexity.ts";
 export interface EvalSettings {
   /** Images per forward pass. */
   batchSize: number;
-  /** Encoder layer r(x) pools from (1..encoderLayers); null: the run's model.representationLayer. */
-  representationLayer: number | null;
+  /**
+   * Encoder layer r(x) pools from: 1..encoderLayers, or "auto" — the iGPT protocol: a linear probe
+   * on every layer's r(x), the layer with the best accuracy on the validation part of the training
+   * split is used for every number (test labels are never read to choose it). Without labels "auto"
+   * falls back to the run's model.representationLayer (else the last layer).
+   */
+  representationLayer: number | "auto";
+  /** r(x) = every layer's pooled features concatenated (L·d dims) instead of one layer's. */
+  concatLayers: boolean;
   /** Training images whose features the probe, kNN and OOD scorers fit on (null: the whole training split). */
   trainImages: number | null;
   /** Test images evaluated (null: the whole test split). */
@@ -56,7 +63,8 @@ export interface EvalSettings {
 
 export const EVAL_DEFAULTS: Readonly<EvalSettings> = Object.freeze({
   batchSize: 256,
-  representationLayer: null,
+  representationLayer: "auto",
+  concatLayers: false,
   trainImages: null,
   testImages: null,
   probeValidationFraction: 0.1,

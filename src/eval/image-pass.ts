@@ -20,6 +20,8 @@ export interface ImagePassOptions {
   representationLayer?: number;
   /** Compute r(x) (default true). */
   withFeatures?: boolean;
+  /** r(x) of every encoder layer (layerFeatures) instead of one (features); one encoder pass either way. */
+  allLayers?: boolean;
   /** Compute the per-image bits/dim (default false; needs the decoder, about 1.5× the cost). */
   withNll?: boolean;
   /** Called after every batch with the images done so far and the total. */
@@ -27,8 +29,10 @@ export interface ImagePassOptions {
 }
 
 export interface ImagePassResult {
-  /** r(x), float32 (N, d) on the CPU, or null when withFeatures is false. The caller disposes it. */
+  /** r(x), float32 (N, d) on the CPU, or null when withFeatures is false or allLayers is set. The caller disposes it. */
   features: Tensor | null;
+  /** With allLayers: r(x) of layer 1..encoderLayers, each float32 (N, d) on the CPU; else null. The caller disposes them. */
+  layerFeatures: Tensor[] | null;
   /** Per image: mean over its H·W pixels of −log₂ p(x_ij | x_<ij), palette space; null unless withNll. */
   bitsPerDim: Float64Array | null;
 }
@@ -75,9 +79,10 @@ export function passImages(model: GCRLModel, tokens: Tensor, options: ImagePassO
   }
   if (!withFeatures && !withNll) throw new RangeError("passImages: nothing to compute (withFeatures and withNll are both false)");
 
+  const allLayers = withFeatures && (options.allLayers ?? false);
   const n = tokens.size(0);
   const device = modelDevice(model);
-  const parts: Tensor[] = [];
+  const parts: Tensor[][] = []; // per batch: one (rows, d) per layer wanted
   const bitsPerDim = withNll ? new Float64Array(n) : null;
   const wasTraining = model.training;
   model.eval();
@@ -90,24 +95,30 @@ export function passImages(model: GCRLModel, tokens: Tensor, options: ImagePassO
         const part = tidy(() => {
           const slice = tokens.narrow(0, start, rows);
           const x = slice.device === device ? slice : slice.toDevice(device); // (rows, H, W)
-          const { hidden, representation } = model.encode(x, layer === undefined ? {} : { representationLayer: layer });
+          const { hidden, representations } = allLayers
+            ? model.encodeAllLayers(x)
+            : (({ hidden, representation }) => ({ hidden, representations: [representation] }))(model.encode(x, layer === undefined ? {} : { representationLayer: layer }));
           if (bitsPerDim !== null) bitsPerDim.set(bitsPerDimOfLogits(model.decode(x, hidden), x).toTypedArray<"float64">(), start);
-          return withFeatures ? representation.toDevice("cpu", "float32") : null; // (rows, d)
+          return withFeatures ? representations.map((r) => r.toDevice("cpu", "float32")) : null; // each (rows, d)
         });
         if (part !== null) parts.push(part);
         options.onProgress?.(start + rows, n);
       }
     }));
   } catch (err) {
-    for (const p of parts) p.dispose();
+    for (const p of parts.flat()) p.dispose();
     throw err;
   } finally {
     model.train(wasTraining);
   }
-  let features: Tensor | null = null;
-  if (withFeatures) {
-    features = n === 0 ? zeros([0, model.config.d]) : parts.length === 1 ? parts[0]! : tidy(() => cat(parts, 0));
-    if (parts.length > 1) for (const p of parts) p.dispose();
-  }
-  return { features, bitsPerDim };
+  if (!withFeatures) return { features: null, layerFeatures: null, bitsPerDim };
+  const layers = allLayers ? encoderLayers : 1;
+  const joined = Array.from({ length: layers }, (_, l) => {
+    if (n === 0) return zeros([0, model.config.d]);
+    if (parts.length === 1) return parts[0]![l]!;
+    const whole = tidy(() => cat(parts.map((p) => p[l]!), 0));
+    for (const p of parts) p[l]!.dispose();
+    return whole;
+  });
+  return allLayers ? { features: null, layerFeatures: joined, bitsPerDim } : { features: joined[0]!, layerFeatures: null, bitsPerDim };
 }

@@ -32,6 +32,7 @@
 // the maximum-likelihood limit, probability 0, never predicted.
 import { Tensor, crossEntropy, full, keep, linalg, noGrad, op, tensor, tidy, zeros, LBFGS } from "../torch/index.ts";
 import { stratifiedSplit } from "./stratified-split.ts";
+import { InputError } from "../util/input-error.ts";
 
 export interface ProbeOptions {
   /** Candidate L2 strengths λ (each > 0); default 10^-6, 10^-5, …, 10^0. */
@@ -53,6 +54,11 @@ export interface ProbeOptions {
   onProgress?: (point: ProbeGridPoint) => void;
   /** Solve in this dtype; default float64 when N·D ≤ 2^26, else float32. */
   dtype?: "float32" | "float64";
+  /**
+   * Hold out the validation split even when the grid has one λ, so that validationAccuracy is
+   * measured (the layer sweep ranks layers by it). Default false: one λ, no split, NaN.
+   */
+  validate?: boolean;
 }
 
 export interface ProbeGridPoint {
@@ -76,7 +82,7 @@ export interface ProbeFit {
   grid: ProbeGridPoint[];
   /** Accuracy of `probe` on all the training data. */
   trainAccuracy: number;
-  /** Validation accuracy of the chosen λ (from the grid); NaN when the grid holds one λ (no split is made). */
+  /** Validation accuracy of the chosen λ (from the grid); NaN when the grid holds one λ and validate is off (no split is made). */
   validationAccuracy: number;
   /** L-BFGS iterations of the final refit. */
   iterations: number;
@@ -307,14 +313,15 @@ export function fitLinearProbe(features: Tensor, labels: Tensor, options: ProbeO
   if (bad >= 0) throw new RangeError(`fitLinearProbe: labels must lie in [0, ${numClasses}) (numClasses = ${numClasses}), got ${labelArray[bad]} at [${bad}]`);
   // The solve runs over the classes present; absent ones are added back with W = 0, b = −∞.
   const present = [...new Set(labelArray)].sort((a, b) => a - b);
-  if (present.length < 2) throw new RangeError(`fitLinearProbe: the labels hold only class ${present[0]}; a probe needs at least 2 classes`);
+  // Too few examples is a property of the data, not a bug: an InputError (one line, exit 2 on the command line).
+  if (present.length < 2) throw new InputError(`fitLinearProbe: the ${n} labels hold only class ${present[0]}; a probe needs at least 2 classes (use more training images)`);
   const compact = new Map(present.map((c, i) => [c, i]));
   const compactLabels = labelArray.map((l) => compact.get(l)!);
 
   const lambdas = [...new Set(grid)].sort((a, b) => b - a); // largest first
-  const split = lambdas.length > 1 ? stratifiedSplit(labelArray, fraction, seed) : null;
+  const split = lambdas.length > 1 || options.validate === true ? stratifiedSplit(labelArray, fraction, seed) : null;
   if (split !== null && split.validation.length === 0) {
-    throw new RangeError(`fitLinearProbe: validationFraction ${fraction} of ${n} examples leaves no validation example in any class (or pass a one-value l2Grid)`);
+    throw new InputError(`fitLinearProbe: validationFraction ${fraction} of ${n} examples leaves no validation example in any class (use more training images, a larger validation fraction, or a one-value l2Grid)`);
   }
 
   const x = keep(tidy(() => noGrad(() => features.toDevice("cpu", dtype))));

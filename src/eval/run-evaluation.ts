@@ -12,7 +12,7 @@
 // scores are reported as n/a with that reason, never computed from an untrained decoder.
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Tensor, keep, tidy } from "../torch/index.ts";
+import { Tensor, cat, keep, tidy } from "../torch/index.ts";
 import { loadRun, type LoadedRun } from "../train/load-run.ts";
 import { loadDataset, type DatasetSpec, type DatasetSplit } from "../data/datasets/index.ts";
 import { contentFingerprint, disposeSet, imageShape, setSize, type ImageSet } from "../data/image-set.ts";
@@ -20,7 +20,7 @@ import { knnAccuracy } from "../train/knn.ts";
 import { EVAL_DEFAULTS, defaultOodDataset, type EvalSettings } from "./eval-settings.ts";
 import { EvalCache, weightsFingerprint, type CacheKey } from "./eval-cache.ts";
 import { passImages } from "./features.ts";
-import { fitLinearProbe, type LinearProbe } from "./linear-probe.ts";
+import { fitLinearProbe, type LinearProbe, type ProbeFit } from "./linear-probe.ts";
 import { sampleTokens, completeTokens } from "./sampling.ts";
 import { fid as fidOf, gaussianFit } from "./fid.ts";
 import { kernelInceptionDistance, type KidResult } from "./kid.ts";
@@ -50,7 +50,29 @@ export interface ProbeResult {
   trainImages: number;
   testImages: number;
   featureDim: number;
-  representationLayer: number;
+  /** The encoder layer r(x) pooled from, or "concat" (every layer's r(x) side by side). */
+  representationLayer: number | "concat";
+  /** How that layer was chosen, one line (e.g. "best validation accuracy of the 4 layers"). */
+  layerSelection: string;
+  /** The layer sweep (one probe per encoder layer) when the layer was chosen by it; else null. */
+  layers: LayerProbe[] | null;
+}
+
+/** One layer's linear probe in the layer sweep (the iGPT protocol). */
+export interface LayerProbe {
+  layer: number;
+  /** Accuracy on the held-out validation part of the training split: what the layer is chosen by. */
+  validationAccuracy: number;
+  trainAccuracy: number;
+  /** Reported for every layer; never used to choose one. */
+  testAccuracy: number;
+  l2: number;
+}
+
+/** Which r(x) every feature-based number uses, and why. */
+export interface LayerChoice {
+  layer: number | "concat";
+  how: string;
 }
 
 export interface KnnResult {
@@ -160,9 +182,11 @@ export class RunEvaluation {
   readonly log: Log;
   readonly #splits = new Map<string, LoadedSplit>();
   /** Features and bits/dim already computed (or read from the cache) in this evaluation. */
-  readonly #features = new Map<string, Tensor>();
+  readonly #layerFeatures = new Map<string, Tensor[]>();
+  readonly #concatFeatures = new Map<string, Tensor>();
   readonly #bits = new Map<string, Float64Array>();
   #probe: { probe: LinearProbe; result: ProbeResult } | null = null;
+  #choice: LayerChoice | null = null;
   #samples: SampleResult | null = null;
 
   private constructor(run: LoadedRun, settings: EvalSettings, log: Log) {
@@ -178,10 +202,11 @@ export class RunEvaluation {
     const resolved: EvalSettings = { ...EVAL_DEFAULTS, ...settings };
     if (settings.ood === undefined) resolved.ood = defaultOodDataset(run.config.data.name);
     const layers = run.modelConfig.encoderLayers;
-    if (resolved.representationLayer !== null && (resolved.representationLayer < 1 || resolved.representationLayer > layers)) {
+    const layer = resolved.representationLayer;
+    if (layer !== "auto" && !(Number.isInteger(layer) && layer >= 1 && layer <= layers)) {
       run.model.dispose();
       run.palette.dispose();
-      throw new RangeError(`representation layer must be in [1, ${layers}] for this model, got ${resolved.representationLayer}`);
+      throw new RangeError(`representation layer must be "auto" or an integer in [1, ${layers}] for this model, got ${JSON.stringify(layer)}`);
     }
     return new RunEvaluation(run, resolved, log);
   }
@@ -195,8 +220,9 @@ export class RunEvaluation {
     return this.mode !== "simclr";
   }
 
-  get representationLayer(): number {
-    return this.settings.representationLayer ?? this.run.modelConfig.representationLayer ?? this.run.modelConfig.encoderLayers;
+  /** The layer the run's training pooled r(x) from (its contrastive head's input). */
+  get modelLayer(): number {
+    return this.run.modelConfig.representationLayer ?? this.run.modelConfig.encoderLayers;
   }
 
   get noDecoder(): NotApplicable {
@@ -260,19 +286,80 @@ export class RunEvaluation {
     return Object.fromEntries([...this.#splits].map(([which, s]) => [which, { ...s.identity }]));
   }
 
-  /** r(x) of a split (float32 (N, d)), cached. */
-  async features(which: "train" | "test" | "ood"): Promise<Tensor> {
-    const memo = this.#features.get(which);
+  /**
+   * r(x) of every encoder layer of a split: [layer 1, …, layer L], each float32 (N, d), from one
+   * encoder pass, cached per layer. Owned by this evaluation (disposed with it).
+   */
+  async layerFeatures(which: "train" | "test" | "ood"): Promise<Tensor[]> {
+    const memo = this.#layerFeatures.get(which);
     if (memo) return memo;
     const s = await this.split(which);
-    const layer = this.representationLayer;
-    const features = this.cache.tensor({ kind: "features", ...s.key, variant: joinVariant(s.key.variant, `layer${layer}`) }, () =>
-      this.#timed(`features of ${s.set.source} (${s.key.count})`, () =>
-        passImages(this.run.model, s.tokens, { batchSize: this.settings.batchSize, representationLayer: layer, withNll: false, onProgress: this.#progress("features") }).features!,
+    const layers = Array.from({ length: this.run.modelConfig.encoderLayers }, (_, i) => i + 1);
+    const keys = layers.map((l) => ({ kind: "features", ...s.key, variant: joinVariant(s.key.variant, `layer${l}`) }));
+    const features = this.cache.tensors(keys, () =>
+      this.#timed(`features of ${s.set.source} (${s.key.count}, ${layers.length} layers)`, () =>
+        passImages(this.run.model, s.tokens, { batchSize: this.settings.batchSize, allLayers: true, withNll: false, onProgress: this.#progress("features") }).layerFeatures!,
       ),
-    );
-    this.#features.set(which, keep(features));
+    ).map((t) => keep(t));
+    this.#layerFeatures.set(which, features);
     return features;
+  }
+
+  /** r(x) of a split as every feature-based number uses it (the chosen layer, see layerChoice), float32 (N, d). */
+  async features(which: "train" | "test" | "ood"): Promise<Tensor> {
+    const { layer } = await this.layerChoice();
+    const all = await this.layerFeatures(which);
+    if (layer !== "concat") return all[layer - 1]!;
+    let joined = this.#concatFeatures.get(which);
+    if (!joined) {
+      joined = keep(tidy(() => cat(all, 1)));
+      this.#concatFeatures.set(which, joined);
+    }
+    return joined;
+  }
+
+  /**
+   * Which r(x) the probe, kNN and feature-based OOD scores use: --concat-layers, a fixed --layer, or
+   * ("auto") the layer sweep's choice on the validation part of the training split; without labels
+   * to choose on, the run's model.representationLayer.
+   */
+  async layerChoice(): Promise<LayerChoice> {
+    if (this.#choice) return this.#choice;
+    const layers = this.run.modelConfig.encoderLayers;
+    const fixed = this.settings.representationLayer;
+    if (this.settings.concatLayers) this.#choice = { layer: "concat", how: `the r(x) of all ${layers} layers concatenated (--concat-layers)` };
+    else if (fixed !== "auto") this.#choice = { layer: fixed, how: `layer ${fixed} (--layer)` };
+    else if (layers === 1) this.#choice = { layer: 1, how: "the only encoder layer" };
+    else if ((await this.split("train")).set.labels === null) this.#choice = { layer: this.modelLayer, how: `the run's representation layer ${this.modelLayer} (no labels to choose a layer on)` };
+    else this.#choice = await this.#layerSweep();
+    this.log(`representation: ${this.#choice.how}`);
+    return this.#choice;
+  }
+
+  /**
+   * The iGPT probing protocol: a linear probe on every layer's r(x), each with its L2 chosen on the
+   * same held-out validation part of the training split; the layer with the best validation accuracy
+   * wins (ties: the shallower layer). Test accuracies are measured only after the choice, as a report.
+   */
+  async #layerSweep(): Promise<LayerChoice> {
+    const { train, test } = await this.#labelledSplits();
+    const trainFeatures = await this.layerFeatures("train");
+    const testFeatures = await this.layerFeatures("test");
+    const fits = trainFeatures.map((f, i) => this.#timed(`linear probe, layer ${i + 1}`, () => this.#fitProbe(f, train, test, true)));
+    const validation = fits.map((f) => f.validationAccuracy);
+    const best = chooseLayer(validation);
+    const sweep: LayerProbe[] = fits.map((f, i) => ({
+      layer: i + 1,
+      validationAccuracy: f.validationAccuracy,
+      trainAccuracy: f.trainAccuracy,
+      testAccuracy: f.probe.accuracy(testFeatures[i]!, test.set.labels!),
+      l2: f.l2,
+    }));
+    const how = `layer ${best} of ${fits.length}: the best linear-probe accuracy on the validation part of the training split`;
+    const chosen = fits[best - 1]!;
+    this.#probe = { probe: chosen.probe, result: this.#probeResult(chosen, train, test, testFeatures[best - 1]!, best, how, sweep) };
+    fits.forEach((f, i) => i !== best - 1 && f.probe.dispose());
+    return { layer: best, how };
   }
 
   /** Per-image bits/dim of a split; for "train" only the first likelihoodTrainImages. */
@@ -292,28 +379,34 @@ export class RunEvaluation {
 
   // ---- discriminative -------------------------------------------------------------------------
 
-  /** Both in-distribution splits (labels required) and their features. */
-  async #labelledFeatures(): Promise<{ train: LoadedSplit; test: LoadedSplit; trainFeatures: Tensor; testFeatures: Tensor }> {
+  /** Both in-distribution splits; labels required. */
+  async #labelledSplits(): Promise<{ train: LoadedSplit; test: LoadedSplit }> {
     const train = await this.split("train");
     const test = await this.split("test");
     requireLabels(train.set);
     requireLabels(test.set);
+    return { train, test };
+  }
+
+  /** Both in-distribution splits (labels required) and their features. */
+  async #labelledFeatures(): Promise<{ train: LoadedSplit; test: LoadedSplit; trainFeatures: Tensor; testFeatures: Tensor }> {
+    const { train, test } = await this.#labelledSplits();
     return { train, test, trainFeatures: await this.features("train"), testFeatures: await this.features("test") };
   }
 
-  /** The linear probe, fitted once (L2 chosen on a held-out part of the training features). */
-  async probe(): Promise<ProbeResult> {
-    if (this.#probe) return this.#probe.result;
-    const { train, test, trainFeatures, testFeatures } = await this.#labelledFeatures();
-    const fit = this.#timed("linear probe", () =>
-      fitLinearProbe(trainFeatures, train.set.labels!, {
-        validationFraction: this.settings.probeValidationFraction,
-        seed: this.settings.seed,
-        numClasses: numClasses(train.set, test.set),
-        ...(this.settings.probeL2Grid !== null ? { l2Grid: this.settings.probeL2Grid } : {}),
-      }),
-    );
-    const result: ProbeResult = {
+  /** A linear probe on training features, L2 chosen on the validation part (validate: even for a one-value grid). */
+  #fitProbe(trainFeatures: Tensor, train: LoadedSplit, test: LoadedSplit, validate: boolean): ProbeFit {
+    return fitLinearProbe(trainFeatures, train.set.labels!, {
+      validationFraction: this.settings.probeValidationFraction,
+      seed: this.settings.seed,
+      numClasses: numClasses(train.set, test.set),
+      validate,
+      ...(this.settings.probeL2Grid !== null ? { l2Grid: this.settings.probeL2Grid } : {}),
+    });
+  }
+
+  #probeResult(fit: ProbeFit, train: LoadedSplit, test: LoadedSplit, testFeatures: Tensor, layer: number | "concat", how: string, layers: LayerProbe[] | null): ProbeResult {
+    return {
       trainAccuracy: fit.trainAccuracy,
       validationAccuracy: fit.validationAccuracy,
       testAccuracy: fit.probe.accuracy(testFeatures, test.set.labels!),
@@ -321,11 +414,23 @@ export class RunEvaluation {
       grid: fit.grid,
       trainImages: train.key.count,
       testImages: test.key.count,
-      featureDim: trainFeatures.size(1),
-      representationLayer: this.representationLayer,
+      featureDim: testFeatures.size(1),
+      representationLayer: layer,
+      layerSelection: how,
+      layers,
     };
-    this.#probe = { probe: fit.probe, result };
-    return result;
+  }
+
+  /** The linear probe on the chosen r(x), fitted once (L2 chosen on a held-out part of the training features). */
+  async probe(): Promise<ProbeResult> {
+    if (this.#probe) return this.#probe.result;
+    const { train, test } = await this.#labelledSplits();
+    const choice = await this.layerChoice(); // the layer sweep, when it runs, fits the chosen probe
+    if (this.#probe) return (this.#probe as { result: ProbeResult }).result;
+    const { trainFeatures, testFeatures } = await this.#labelledFeatures();
+    const fit = this.#timed("linear probe", () => this.#fitProbe(trainFeatures, train, test, false));
+    this.#probe = { probe: fit.probe, result: this.#probeResult(fit, train, test, testFeatures, choice.layer, choice.how, null) };
+    return this.#probe.result;
   }
 
   async knn(): Promise<KnnResult> {
@@ -633,8 +738,10 @@ export class RunEvaluation {
       s.tokens.dispose();
     }
     this.#splits.clear();
-    for (const t of this.#features.values()) t.dispose();
-    this.#features.clear();
+    for (const t of [...this.#layerFeatures.values()].flat()) t.dispose();
+    this.#layerFeatures.clear();
+    for (const t of this.#concatFeatures.values()) t.dispose();
+    this.#concatFeatures.clear();
     this.#probe?.probe.dispose();
     this.#probe = null;
     this.#samples?.tokens.dispose();
@@ -672,6 +779,18 @@ function requireLabels(set: ImageSet): void {
 function numClasses(a: ImageSet, b: ImageSet): number {
   const largest = (s: ImageSet): number => tidy(() => s.labels!.max().item());
   return Math.max(a.classes?.length ?? 0, largest(a) + 1, largest(b) + 1);
+}
+
+/** The layer (1-based) with the best validation accuracy; ties go to the shallower layer. */
+export function chooseLayer(validationAccuracy: readonly number[]): number {
+  if (validationAccuracy.length === 0 || validationAccuracy.some((a) => !Number.isFinite(a))) {
+    throw new RangeError(`chooseLayer: expected one finite validation accuracy per layer, got [${validationAccuracy.join(", ")}]`);
+  }
+  let best = 0;
+  validationAccuracy.forEach((a, i) => {
+    if (a > validationAccuracy[best]!) best = i;
+  });
+  return best + 1;
 }
 
 function joinVariant(a: string | undefined, b: string): string {

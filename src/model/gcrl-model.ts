@@ -113,7 +113,21 @@ export class GCRLModel extends Module {
     if (!Number.isInteger(layer) || layer < 1 || layer > this.config.encoderLayers) {
       throw new RangeError(`GCRLModel.encode: representationLayer must be an integer in [1, ${this.config.encoderLayers}], got ${layer}`);
     }
-    return tidy(() => this.#encodeEmbedded(this.embed(tokens), layer));
+    return tidy(() => {
+      const { hidden, representations } = this.#encodeEmbedded(this.embed(tokens), [layer]);
+      return { hidden, representation: representations[0]! };
+    });
+  }
+
+  /**
+   * tokens (B, H, W) int64 → { hidden (B, H, W, d), representations: r(x) pooled from every encoder
+   * layer, [layer 1, …, layer encoderLayers], each (B, d) }: the layer sweep of the iGPT probing
+   * protocol in one encoder pass. Layer l's r(x) is mean over H·W of LN_r(output of layer l), as encode().
+   */
+  encodeAllLayers(tokens: Tensor): { hidden: Tensor; representations: Tensor[] } {
+    this.#checkTokens("encodeAllLayers", tokens);
+    const layers = Array.from({ length: this.config.encoderLayers }, (_, i) => i + 1);
+    return tidy(() => this.#encodeEmbedded(this.embed(tokens), layers));
   }
 
   /** representation (B, d) → z (B, projectionDim) with unit rows. */
@@ -243,19 +257,21 @@ export class GCRLModel extends Module {
   // ---- internals ------------------------------------------------------------------------------
 
   /** e (B, H, W, d) → { hidden, representation pooled after encoder layer repLayer }. */
-  #encodeEmbedded(e: Tensor, repLayer: number): EncodeResult {
-    const c = this.config;
-    const perLayer = c.attention === "axial" ? 2 : 1;
+  /** The encoder over embeddings e (B, H, W, d): the final output and r(x) pooled at each of `layers` (in that order). */
+  #encodeEmbedded(e: Tensor, layers: readonly number[]): { hidden: Tensor; representations: Tensor[] } {
+    const perLayer = this.config.attention === "axial" ? 2 : 1; // axial: a row block and a column block per layer
+    const pooled = new Map<number, Tensor>();
     let h = e;
-    let representation: Tensor | null = null;
     let index = 0;
     for (const block of this.enc) {
       h = block.forward(h);
       index++;
-      if (index === repLayer * perLayer) representation = this.ln_r.forward(h).mean([1, 2]);
+      const layer = index / perLayer;
+      if (layers.includes(layer)) pooled.set(layer, this.ln_r.forward(h).mean([1, 2]));
     }
-    return { hidden: h, representation: representation! };
+    return { hidden: h, representations: layers.map((l) => pooled.get(l)!) };
   }
+
 
   #checkTokens(method: string, tokens: Tensor): void {
     const { height: h, width: w } = this.config;

@@ -75,3 +75,21 @@ test("representationLayer outside 1..encoderLayers or not an integer is a RangeE
     }
     m.dispose();
   }));
+
+for (const attention of ["axial", "dense"] as const) {
+  test(`${attention}: encodeAllLayers gives every layer's r(x) (equal to the hand composition) and the final hidden, in one pass`, () =>
+    tidy(() =>
+      noGrad(() => {
+        manualSeed(6);
+        const m = new GCRLModel({ ...cfg, attention }).to("float64").eval();
+        const x = randomTokens(2, 4);
+        const { hidden, representations } = m.encodeAllLayers(x);
+        assert.equal(representations.length, cfg.encoderLayers);
+        for (let layer = 1; layer <= cfg.encoderLayers; layer++) {
+          const hand = handRepresentation(m, x, layer);
+          assertClose(representations[layer - 1]!, hand.rep, 1e-13, `r(x) of layer ${layer}`);
+          if (layer === cfg.encoderLayers) assertClose(hidden, hand.hidden, 1e-13, "hidden");
+        }
+      }),
+    ));
+}
