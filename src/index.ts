@@ -3,7 +3,7 @@
 export * as torch from "./torch/index.ts";
 // The GCRL model (docs/model.md) and its objectives.
 export * from "./model/index.ts";
-export { generativeLoss, natsToBitsPerDim, ntXentLoss, hybridLoss, OBJECTIVE_DEFAULTS, type NtXentResult, type ObjectiveMode, type ObjectiveConfig, type HybridLossResult } from "./train/objectives.ts";
+export { generativeLoss, generativeScale, natsToBitsPerDim, ntXentLoss, hybridLoss, OBJECTIVE_DEFAULTS, GENERATIVE_REDUCTIONS, type GenerativeReduction, type NtXentResult, type ObjectiveMode, type ObjectiveConfig, type HybridLossResult } from "./train/objectives.ts";
 // Training (docs/training.md): run configs (docs/configs.md), the trainer, run folders, kNN.
 export { RUN_DEFAULTS, type RunConfig, type ModelSection, type DataSection, type PaletteSection, type AugmentSection, type ObjectiveSection, type OptimSection, type BudgetSection, type TrainSection } from "./train/run-config.ts";
 export { resolveRunConfig, loadRunConfigFile, applyOverrides, RunConfigError } from "./train/run-config-validate.ts";

@@ -17,7 +17,7 @@ const OPTIONS = {
   k: { type: "string", value: "K", help: "palette size (default 16 for grayscale, 512 for RGB)" },
   seed: { type: "string", default: "0", value: "N", help: "seed of the palette fit, the picked images and the augmentations" },
   "fit-images": { type: "string", default: "10000", value: "N", help: "images the palette is fitted on" },
-  "no-flip": { type: "boolean", help: "no horizontal flips in either view (digits, text)" },
+  "no-flip": { type: "boolean", help: "no horizontal flips in either view (digit datasets have none anyway: the dataset's default, as in training)" },
   scale: { type: "string", default: "3", value: "N", help: "upscaling factor of the picture" },
 } satisfies OptionTable;
 
@@ -35,14 +35,15 @@ export async function run(argv: string[]): Promise<number> {
     const seed = intOption("seed", o.seed, 0);
     const fitImages = intOption("fit-images", o["fit-images"], 1);
     const scale = intOption("scale", o.scale, 1, 32);
-    datasetInfo(o.data); // unknown names fail here with the list of known ones
+    const info = datasetInfo(o.data); // unknown names fail here with the list of known ones
     const set = await loadDataset({ name: o.data, split, ...(o["data-dir"] ? { dataDir: o["data-dir"] } : {}) });
     const [h, w, c] = imageShape(set);
     const k = o.k === undefined ? defaultPaletteSize(c === 1 ? 1 : 3) : intOption("k", o.k, 2, 4096);
     const fitSet = set.images.narrow(0, 0, Math.min(fitImages, set.images.size(0)));
     const palette = PaletteQuantizer.fit(fitSet, { k, seed });
     fitSet.dispose();
-    const rows = previewRows(set, palette, n, seed, { flip: !o["no-flip"] }, { flip: !o["no-flip"] });
+    const flip = info.hflip && !o["no-flip"]; // as a run config's default: off for digits
+    const rows = previewRows(set, palette, n, seed, { flip }, { flip });
     await writePng(o.out, imageGrid([rows.original, rows.quantized, rows.weak, rows.strong], { scale }));
     console.log(`${o.out}: ${Math.min(n, set.images.size(0))} images of ${set.source} (${h}×${w}×${c}), palette K=${k}; rows: original / quantized / weak / strong`);
     for (const t of Object.values(rows)) t.dispose();

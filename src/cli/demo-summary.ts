@@ -5,12 +5,26 @@ import { isNotApplicable } from "../eval/run-evaluation.ts";
 import type { EvalReport } from "../eval/eval-report.ts";
 import { textTable } from "./eval-print.ts";
 
-export function demoSummary(r: EvalReport, out: string, seconds: number): string {
+/** What the reference column needs to know about the run's data. */
+export interface DemoSummaryData {
+  /** Palette size K: a uniform guess over K colors costs log2(K) bits per pixel. */
+  paletteK: number;
+  /** Classes of the data (chance accuracy 1/classes); null when unknown. */
+  classes: number | null;
+}
+
+/** The uniform guess over K palette colors in bits/dim: log2(K) (4.000 for K = 16). */
+export function uniformBitsPerDim(paletteK: number): number {
+  return Math.log2(paletteK);
+}
+
+export function demoSummary(r: EvalReport, out: string, seconds: number, data: DemoSummaryData): string {
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const chance = data.classes === null ? "" : `chance ${pct(1 / data.classes)}`;
   const rows: (string | number | null)[][] = [
     ["linear probe, test accuracy", isNotApplicable(r.probe) ? null : pct(r.probe.testAccuracy), "raw-pixel logistic regression: ~84% (literature)"],
-    [`kNN (k ${r.settings.knnK}, T ${r.settings.knnTemperature}), test accuracy`, isNotApplicable(r.knn) ? null : pct(r.knn.accuracy), "chance 10%"],
-    ["test NLL, bits/dim (palette)", isNotApplicable(r.likelihood) ? null : r.likelihood.testBitsPerDim.toFixed(3), "uniform guess: 4.000"],
+    [`kNN (k ${r.settings.knnK}, T ${r.settings.knnTemperature}), test accuracy`, isNotApplicable(r.knn) ? null : pct(r.knn.accuracy), chance],
+    ["test NLL, bits/dim (palette)", isNotApplicable(r.likelihood) ? null : r.likelihood.testBitsPerDim.toFixed(3), `uniform guess over K=${data.paletteK}: ${uniformBitsPerDim(data.paletteK).toFixed(3)}`],
   ];
   if (Array.isArray(r.fid)) for (const f of r.fid) rows.push([`FID (${f.network}, ${f.samples} samples)`, f.fid.toFixed(2), `real train vs test: ${f.fidTrainVsTest.toFixed(2)}`]);
   if (!isNotApplicable(r.ood)) {

@@ -9,6 +9,8 @@
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { loadRunConfigFile, applyOverrides } from "../train/run-config-validate.ts";
+import type { RunConfig } from "../train/run-config.ts";
+import { datasetInfo } from "../data/datasets/registry.ts";
 import { formatDuration } from "../train/progress.ts";
 import { readRunConfigFile } from "../train/trainer.ts";
 import { intOption, parseCommandLine, runCommand, type OptionTable } from "./args.ts";
@@ -47,6 +49,11 @@ subsets — about 10-15 minutes on 2 cores — and prints the headline numbers a
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
+/** Classes a run trains on: its data.classes filter, else all of the dataset's (null: unknown, e.g. a folder). */
+function classCount(config: RunConfig): number | null {
+  return config.data.classes !== null ? config.data.classes.length : datasetInfo(config.data.name).numClasses;
+}
+
 export async function run(argv: string[]): Promise<number> {
   return runCommand("demo", async () => {
     const parsed = parseCommandLine(argv, OPTIONS, USAGE, DESCRIPTION);
@@ -62,6 +69,7 @@ export async function run(argv: string[]): Promise<number> {
     const k = result.lastEval;
     const last = result.last;
     const run = readRunConfigFile(out);
+    const classes = classCount(config);
     const lines = [
       "",
       `gcrl demo: ${result.step} steps of ${config.train.batchSize} images (${result.parameters.toLocaleString("en-US")} parameters) in ${formatDuration(seconds)} (training ${formatDuration(result.elapsedSeconds)})`,
@@ -77,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
       const { knn } = run.evaluation;
       lines.push(
         `  test NLL          ${k.testBitsPerDim?.toFixed(3) ?? "-"} bits/dim on ${run.data.eval.images} held-out test images (a uniform guess over the ${run.data.paletteK} colors: ${Math.log2(run.data.paletteK).toFixed(3)})`,
-        `  kNN accuracy      ${k.knnAccuracy === null ? "-" : pct(k.knnAccuracy)} (k=${knn.k}, cosine, T=${knn.temperature}; the test images against ${knn.trainImages.toLocaleString("en-US")} training images; chance 10%)`,
+        `  kNN accuracy      ${k.knnAccuracy === null ? "-" : pct(k.knnAccuracy)} (k=${knn.k}, cosine, T=${knn.temperature}; the test images against ${knn.trainImages.toLocaleString("en-US")} training images${classes === null ? "" : `; chance ${pct(1 / classes)}`})`,
       );
     }
     lines.push(
@@ -94,7 +102,7 @@ export async function run(argv: string[]): Promise<number> {
     const ev = RunEvaluation.open(out, DEMO_EVAL, (line) => console.error(`  ${line}`));
     try {
       const report = await evaluateAll(ev);
-      console.log(`\n${demoSummary(report, out, (performance.now() - t0) / 1000)}`);
+      console.log(`\n${demoSummary(report, out, (performance.now() - t0) / 1000, { paletteK: run.data.paletteK, classes })}`);
     } finally {
       ev.dispose();
     }

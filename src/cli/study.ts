@@ -32,11 +32,44 @@ contrastively (simclr) and with both (gcrl), judged on the linear probe, kNN, te
 the AUROC of every OOD score. Sweeps (--alpha 0.5,1,2 ...) add GCRL rows. Writes <out>/study.md,
 study.html and study.json; each run's folder, report and figures are under <out>/runs/<id>/.`;
 
-function numberList(name: string, text: string | undefined): number[] | null {
+/** What a sweep value must be, and why, per swept key. */
+const SWEEP_RULES = {
+  alpha: "α weights the generative loss of a GCRL row; for none, compare with --modes simclr",
+  beta: "β weights the contrastive loss of a GCRL row; for none, compare with --modes igpt",
+  tau: "τ is the NT-Xent temperature",
+} as const;
+
+/** A sweep option ("0.5,1,2") → its values; null when not given; a UsageError naming the option unless every value is a number > 0. */
+function sweepList(name: keyof typeof SWEEP_RULES, text: string | undefined): number[] | null {
   if (text === undefined) return null;
-  const values = text.split(",").map((t) => Number(t.trim()));
-  if (values.length === 0 || values.some((v) => !Number.isFinite(v) || v < 0)) throw new UsageError(`--${name}: expected comma-separated numbers >= 0, got '${text}'`);
+  const items = text.split(",").map((t) => t.trim());
+  const values = items.map((t) => (t === "" ? NaN : Number(t)));
+  if (values.some((v) => !Number.isFinite(v) || v <= 0)) {
+    throw new UsageError(`--${name}: expected comma-separated numbers > 0 (${SWEEP_RULES[name]}), got '${text}'`);
+  }
   return values;
+}
+
+/** The training budget per run from --budget, --steps, --epochs, as config flags (each a budget shortcut). */
+function budgetFlags(v: { budget?: string; steps?: string; epochs?: string }, parseDuration: (text: string) => number | null): Record<string, string> {
+  const flags: Record<string, string> = {};
+  if (v.budget !== undefined) {
+    const minutes = parseDuration(v.budget);
+    if (minutes === null) throw new UsageError(`--budget: expected a duration like 30m, 1.5h or 900s, got '${v.budget}'`);
+    flags.minutes = String(minutes);
+  }
+  if (v.steps !== undefined) flags.steps = String(intOption("steps", v.steps, 1));
+  if (v.epochs !== undefined) flags.epochs = String(intOption("epochs", v.epochs, 1));
+  if (Object.keys(flags).length === 0) throw new UsageError("give a training budget per run: --budget 30m, --steps N or --epochs N");
+  return flags;
+}
+
+/** A UsageError naming the option unless `name` is a dataset: a built-in name, folder:PATH, or a path. */
+async function checkDatasetName(option: string, name: string): Promise<void> {
+  const { DATASET_NAMES, folderOf } = await import("../data/datasets/registry.ts");
+  if (name === "" || name === "folder:" || (!DATASET_NAMES.includes(name) && folderOf(name) === null)) {
+    throw new UsageError(`--${option}: unknown dataset '${name}' (known: ${DATASET_NAMES.join(", ")}, or folder:PATH)`);
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -45,33 +78,26 @@ export async function run(argv: string[]): Promise<number> {
     if (parsed === null) return 0;
     const v = parsed.values;
     if (v.out === undefined) throw new UsageError("--out DIR is required (the study folder)");
-    const { parseDuration } = await import("../study/study-plan.ts");
-    const budget: RunConfig["budget"] = { minutes: null, steps: null, epochs: null };
-    if (v.budget !== undefined) {
-      const minutes = parseDuration(v.budget);
-      if (minutes === null) throw new UsageError(`--budget: expected a duration like 30m, 1.5h or 900s, got '${v.budget}'`);
-      budget.minutes = minutes;
-    }
-    if (v.steps !== undefined) budget.steps = intOption("steps", v.steps, 1);
-    if (v.epochs !== undefined) {
-      const e = Number(v.epochs);
-      if (!(e > 0)) throw new UsageError(`--epochs: expected a number > 0, got '${v.epochs}'`);
-      budget.epochs = e;
-    }
-    if (budget.minutes === null && budget.steps === null && budget.epochs === null) throw new UsageError("give a training budget per run: --budget 30m, --steps N or --epochs N");
+    const { parseDuration, planStudy, studyPlanProblems, STUDY_EVAL_DEFAULTS } = await import("../study/study-plan.ts");
+    const budget = budgetFlags(v, parseDuration);
     const modes = v.modes.split(",").map((m) => m.trim());
     for (const m of modes) if (m !== "gcrl" && m !== "igpt" && m !== "simclr") throw new UsageError(`--modes: expected a list of gcrl, igpt, simclr, got '${m}'`);
     const seed = intOption("seed", v.seed, 0);
+    // Every option that shapes a run is checked here, before the study folder is touched.
+    const sweep = { alpha: sweepList("alpha", v.alpha), beta: sweepList("beta", v.beta), tau: sweepList("tau", v.tau) };
+    const swept = (Object.keys(sweep) as (keyof typeof sweep)[]).filter((k) => sweep[k] !== null);
+    if (swept.length > 0 && !modes.includes("gcrl")) throw new UsageError(`--${swept[0]}: a sweep adds GCRL rows, but --modes ${v.modes} has no gcrl`);
+    if (v.ood !== undefined) await checkDatasetName("ood", v.ood);
 
-    const { loadRunConfigFile, resolveRunConfig, RunConfigError } = await import("../train/run-config-validate.ts");
+    const { applyOverrides, loadRunConfigFile, RunConfigError } = await import("../train/run-config-validate.ts");
     let config: RunConfig;
     try {
       const base = v.config === "" ? RUN_DEFAULTS : loadRunConfigFile(v.config);
-      config = structuredClone(base);
-      config.data = { ...config.data, name: v.data, dataDir: v["data-dir"] ?? config.data.dataDir };
-      config.budget = budget;
-      config.train = { ...config.train, seed };
-      config = resolveRunConfig(config, v.config);
+      // As `gcrl train --config FILE --data NAME --seed S --steps N` would: flags on top of the file,
+      // so defaults that follow the dataset (the flips) follow --data.
+      const flags: Record<string, string> = { data: v.data, seed: String(seed), ...budget };
+      if (v["data-dir"] !== undefined) flags["data-dir"] = v["data-dir"];
+      config = applyOverrides(base, flags);
     } catch (err) {
       if (err instanceof RunConfigError) {
         console.error(`gcrl study: ${err.message}`);
@@ -79,7 +105,12 @@ export async function run(argv: string[]): Promise<number> {
       }
       throw err;
     }
-    const { STUDY_EVAL_DEFAULTS } = await import("../study/study-plan.ts");
+    // Each run's config as the trainer will check it (a net under the option checks above).
+    const problems = studyPlanProblems(planStudy({ config, configSource: v.config, modes: modes as ObjectiveMode[], sweep, eval: {} }));
+    if (problems.length > 0) {
+      console.error(problems.map((p) => `gcrl study: ${p}`).join("\n"));
+      return 2;
+    }
     const evalSettings = {
       ...STUDY_EVAL_DEFAULTS,
       ...settingsFromOptions({ "train-images": v["train-images"], "test-images": v["test-images"], "fid-samples": v["fid-samples"], "out-images": v["out-images"], seed: v.seed }),
@@ -98,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
     process.on("SIGTERM", onSignal);
     try {
       const result = await runStudy(
-        { config, configSource: v.config, modes: modes as ObjectiveMode[], sweep: { alpha: numberList("alpha", v.alpha), beta: numberList("beta", v.beta), tau: numberList("tau", v.tau) }, eval: evalSettings },
+        { config, configSource: v.config, modes: modes as ObjectiveMode[], sweep, eval: evalSettings },
         { out: v.out, signal: controller.signal, commandLine: ["gcrl", "study", ...argv] },
       );
       if (result.status === "interrupted") return received === "SIGTERM" ? 143 : 130;

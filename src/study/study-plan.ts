@@ -3,6 +3,7 @@
 // architecture, data, seed and budget. Optional sweeps over α, β and τ add GCRL rows (the paper's
 // ablation); the baselines run once.
 import type { RunConfig, BudgetSection } from "../train/run-config.ts";
+import { resolveRunConfig, RunConfigError } from "../train/run-config-validate.ts";
 import type { ObjectiveMode } from "../train/objectives.ts";
 import type { EvalSettings } from "../eval/eval-settings.ts";
 
@@ -98,4 +99,38 @@ export function planStudy(settings: StudySettings): StudyRunPlan[] {
     }
   }
   return plans;
+}
+
+/**
+ * The problems of the runs a plan would train, checked as the trainer checks a config, so that a
+ * study with a run that cannot train (α = 0 in a GCRL row, τ = 0, …) stops before the first run
+ * instead of after hours of the others. One line per problem: `run gcrl-a0-b1-t0.1: objective.alpha: …`.
+ * [] when every run's config is valid.
+ */
+export function studyPlanProblems(plans: readonly StudyRunPlan[]): string[] {
+  const problems: string[] = [];
+  for (const plan of plans) {
+    try {
+      resolveRunConfig(plan.config, `run ${plan.id}`);
+    } catch (err) {
+      if (!(err instanceof RunConfigError)) throw err;
+      problems.push(...err.problems.map((p) => `run ${plan.id}: ${p}`));
+    }
+  }
+  return problems;
+}
+
+/**
+ * `settings` (as stored in a study's study-state.json) with its base config resolved again, so that
+ * config keys added since the study started read as their defaults — the values its runs trained
+ * with (objective.generativeReduction "pixel") — and a restart is not refused over them. Settings
+ * whose config no longer resolves come back as they are (the comparison then names what differs).
+ */
+export function withCurrentConfigKeys(settings: StudySettings): StudySettings {
+  try {
+    return { ...settings, config: resolveRunConfig(settings.config, "study-state.json") };
+  } catch (err) {
+    if (err instanceof RunConfigError) return settings;
+    throw err;
+  }
 }

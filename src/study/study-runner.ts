@@ -9,7 +9,7 @@ import { train, type RunResult } from "../train/trainer.ts";
 import { formatJson, writeFileAtomic } from "../train/run-folder.ts";
 import { RunEvaluation } from "../eval/run-evaluation.ts";
 import { evaluateAll, readEvalReport, type EvalReport } from "../eval/eval-report.ts";
-import { planStudy, type StudyRunPlan, type StudySettings } from "./study-plan.ts";
+import { planStudy, studyPlanProblems, withCurrentConfigKeys, type StudyRunPlan, type StudySettings } from "./study-plan.ts";
 import { writeStudyReport, type StudyReport } from "./study-report.ts";
 
 export const STUDY_STATE_FORMAT = "gcrl.study-state";
@@ -81,11 +81,13 @@ export async function runStudy(settings: StudySettings, options: StudyOptions): 
   const log = options.log ?? ((line: string) => console.error(line));
   const plans = planStudy(settings);
   if (plans.length === 0) throw new StudyError("the study has no runs (no modes given)");
+  const problems = studyPlanProblems(plans); // before anything is written or trained
+  if (problems.length > 0) throw new StudyError(problems.join("\n"));
   mkdirSync(join(out, "runs"), { recursive: true });
   const comparable = JSON.parse(JSON.stringify(settings)) as StudySettings;
   let state = readState(out);
   if (state !== null) {
-    const changed = differences(state.settings, comparable);
+    const changed = differences(withCurrentConfigKeys(state.settings), comparable);
     if (changed.length > 0) {
       throw new StudyError(`${out} holds a study started with other settings (${changed.slice(0, 6).join(", ")}${changed.length > 6 ? ", …" : ""} differ); give another --out, or the same options to continue it`);
     }

@@ -1,7 +1,9 @@
 // The GCRL objectives (../shared/design/GCRL.md section 1):
 //
-//   L_g  generative: mean per-pixel negative log-likelihood of the weak view, in nats
-//        (bits/dim = nats / ln 2). Every pixel is predicted, the first from a learned start vector.
+//   L_g  generative: negative log-likelihood of the weak view, in nats (bits/dim = nats / ln 2).
+//        Every pixel is predicted, the first from a learned start vector. Reduced per pixel (the
+//        mean over B·H·W, the default) or per image (the sum over H·W pixels, mean over B images:
+//        the paper's and GCRL.md's form, H·W times larger, so α means H·W times more there).
 //   L_c  contrastive: NT-Xent between the projections of the weak and the strong view.
 //   L    = α·L_g + β·L_c, with the modes gcrl (both), igpt (β = 0: the strong view is never
 //        encoded) and simclr (α = 0: the decoder never runs).
@@ -9,16 +11,40 @@ import { Tensor, cat, arange, eye, crossEntropy, normalize, noGrad, tidy } from 
 import type { GCRLModel } from "../model/gcrl-model.ts";
 
 /**
- * Mean negative log-likelihood per pixel, in nats: logits (B, H, W, K) against tokens (B, H, W)
- * int64 → a 0-d tensor. −(1/(B·H·W)) Σ log softmax(logits[b,i,j])[tokens[b,i,j]].
+ * How L_g is reduced over a batch: "pixel" = mean over all B·H·W pixels (nats per pixel);
+ * "image" = sum over each image's H·W pixels, mean over the B images (nats per image, the paper's
+ * form). image = H·W · pixel, for the value and for its gradient.
  */
-export function generativeLoss(logits: Tensor, tokens: Tensor): Tensor {
+export type GenerativeReduction = "pixel" | "image";
+
+export const GENERATIVE_REDUCTIONS: readonly GenerativeReduction[] = Object.freeze(["pixel", "image"]);
+
+/**
+ * The factor that turns a per-pixel NLL into the given reduction of tokens (B, H, W) or (B, …):
+ * 1 for "pixel", the pixels per image (H·W, i.e. numel / B) for "image".
+ */
+export function generativeScale(reduction: GenerativeReduction, tokens: Tensor): number {
+  if (reduction === "pixel") return 1;
+  if (reduction === "image") return tokens.shape.slice(1).reduce((a, s) => a * s, 1);
+  throw new TypeError(`generativeReduction must be "pixel" or "image", got ${JSON.stringify(reduction)}`);
+}
+
+/**
+ * Negative log-likelihood in nats of tokens (B, H, W) int64 under logits (B, H, W, K) → a 0-d
+ * tensor. "pixel" (default): −(1/(B·H·W)) Σ log softmax(logits[b,i,j])[tokens[b,i,j]], nats per
+ * pixel; "image": the same sum divided by B only, nats per image (H·W times the pixel mean).
+ */
+export function generativeLoss(logits: Tensor, tokens: Tensor, reduction: GenerativeReduction = "pixel"): Tensor {
   const k = logits.shape[logits.ndim - 1]!;
   const expected = [...tokens.shape, k];
   if (logits.ndim !== expected.length || logits.shape.some((s, i) => s !== expected[i])) {
     throw new TypeError(`generativeLoss: logits [${logits.shape.join(", ")}] do not match tokens [${tokens.shape.join(", ")}] (expected logits [${expected.join(", ")}])`);
   }
-  return tidy(() => crossEntropy(logits.reshape([-1, k]), tokens.reshape([-1])));
+  const scale = generativeScale(reduction, tokens);
+  return tidy(() => {
+    const perPixel = crossEntropy(logits.reshape([-1, k]), tokens.reshape([-1]));
+    return scale === 1 ? perPixel : perPixel.mul(scale);
+  });
 }
 
 /** Converts a per-pixel NLL in nats to bits per dimension: nats / ln 2. */
@@ -70,14 +96,16 @@ export interface ObjectiveConfig {
   beta?: number;
   /** NT-Xent temperature τ (default 0.1). */
   tau?: number;
+  /** The reduction of L_g inside α·L_g (default "pixel"); the reported `generative` stays per pixel. */
+  generativeReduction?: GenerativeReduction;
 }
 
-export const OBJECTIVE_DEFAULTS = Object.freeze({ alpha: 1, beta: 1, tau: 0.1 });
+export const OBJECTIVE_DEFAULTS = Object.freeze({ alpha: 1, beta: 1, tau: 0.1, generativeReduction: "pixel" as GenerativeReduction });
 
 export interface HybridLossResult {
-  /** α·L_g + β·L_c (the terms of the mode), 0-d, differentiable. */
+  /** α·L_g + β·L_c (the terms of the mode, L_g in objective.generativeReduction), 0-d, differentiable. */
   loss: Tensor;
-  /** L_g in nats per pixel (0-d), or null in simclr mode. */
+  /** L_g in nats per pixel (0-d) whatever the reduction (for logs and bits/dim), or null in simclr mode. */
   generative: Tensor | null;
   /** L_c (0-d), or null in igpt mode. */
   contrastive: Tensor | null;
@@ -93,6 +121,9 @@ export interface HybridLossResult {
  * * gcrl: encode both views (one batched encoder pass over 2B images), decode the weak view.
  * * igpt: encode and decode the weak view only; strongTokens may be null and is never encoded.
  * * simclr: encode both views; the decoder is not run.
+ *
+ * L_g enters the loss as objective.generativeReduction says ("pixel": as returned; "image": times
+ * H·W), so "image" with α is "pixel" with α·H·W.
  */
 export function hybridLoss(objective: ObjectiveConfig, model: GCRLModel, weakTokens: Tensor, strongTokens: Tensor | null): HybridLossResult {
   const mode = objective.mode;
@@ -100,6 +131,7 @@ export function hybridLoss(objective: ObjectiveConfig, model: GCRLModel, weakTok
   const alpha = objective.alpha ?? OBJECTIVE_DEFAULTS.alpha;
   const beta = objective.beta ?? OBJECTIVE_DEFAULTS.beta;
   const tau = objective.tau ?? OBJECTIVE_DEFAULTS.tau;
+  const gScale = generativeScale(objective.generativeReduction ?? OBJECTIVE_DEFAULTS.generativeReduction, weakTokens); // 1 or H·W
   for (const [name, v] of [["alpha", alpha], ["beta", beta]] as const) {
     if (!(typeof v === "number" && v >= 0 && Number.isFinite(v))) throw new RangeError(`hybridLoss: ${name} must be a finite number >= 0, got ${v}`);
   }
@@ -124,8 +156,8 @@ export function hybridLoss(objective: ObjectiveConfig, model: GCRLModel, weakTok
     }
     const generative = mode !== "simclr" ? generativeLoss(model.decode(weakTokens, hiddenWeak), weakTokens) : null;
     let loss: Tensor;
-    if (mode === "gcrl") loss = generative!.mul(alpha).add(nt!.loss.mul(beta));
-    else if (mode === "igpt") loss = generative!.mul(alpha);
+    if (mode === "gcrl") loss = generative!.mul(alpha * gScale).add(nt!.loss.mul(beta));
+    else if (mode === "igpt") loss = generative!.mul(alpha * gScale);
     else loss = nt!.loss.mul(beta);
     return { loss, generative, contrastive: nt?.loss ?? null, contrastiveAccuracy: nt?.accuracy ?? null };
   });

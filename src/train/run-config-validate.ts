@@ -13,6 +13,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, join, normalize, resolve as resolvePath } from "node:path";
 import { RUN_DEFAULTS, type RunConfig } from "./run-config.ts";
+import { GENERATIVE_REDUCTIONS } from "./objectives.ts";
 import { validateModelConfig } from "../model/config.ts";
 import {
   AugmentConfigError, DEFAULT_STRONG_CONFIG, DEFAULT_WEAK_CONFIG, resolveStrongConfig, resolveWeakConfig, simclrColorJitter,
@@ -155,10 +156,10 @@ const SCHEMA: Readonly<Record<string, KeySpec>> = {
 
   "augment.weak.pad": { kind: INT, help: "weak view: padding before the random crop (a shift of up to ±pad pixels)" },
   "augment.weak.padMode": { kind: oneOf(["zero", "reflect"]), help: "weak view: border fill, zero or reflect" },
-  "augment.weak.flip": { kind: BOOL, help: "weak view: random horizontal flip (turn it off for digits and text)" },
+  "augment.weak.flip": { kind: BOOL, help: "weak view: random horizontal flip; default: the dataset's (off for mnist and mnist-digits)" },
   "augment.strong.scale": { kind: PAIR, help: "strong view: random resized crop, area fraction min,max" },
   "augment.strong.ratio": { kind: PAIR, help: "strong view: crop aspect ratio w/h min,max (log-uniform)" },
-  "augment.strong.flip": { kind: BOOL, help: "strong view: random horizontal flip" },
+  "augment.strong.flip": { kind: BOOL, help: "strong view: random horizontal flip; default: the dataset's (off for mnist and mnist-digits)" },
   "augment.strong.jitterProbability": { kind: NUM, help: "strong view: probability of color jitter" },
   "augment.strong.jitterStrength": { kind: NUM, help: "strong view: jitter strength s; brightness, contrast, saturation = 0.8·s and hue = 0.2·s unless set" },
   "augment.strong.brightness": { kind: NUM, help: "strong view: brightness factor in [1−b, 1+b]" },
@@ -176,6 +177,10 @@ const SCHEMA: Readonly<Record<string, KeySpec>> = {
   "objective.alpha": { kind: NUM, help: "weight α of the generative loss (> 0 in gcrl and igpt; ignored by simclr)", check: nonNegative },
   "objective.beta": { kind: NUM, help: "weight β of the contrastive loss (> 0 in gcrl and simclr; ignored by igpt)", check: nonNegative },
   "objective.tau": { kind: NUM, help: "NT-Xent temperature τ", check: positive },
+  "objective.generativeReduction": {
+    kind: oneOf(GENERATIVE_REDUCTIONS), check: among(GENERATIVE_REDUCTIONS),
+    help: "L_g inside α·L_g: pixel (mean NLL over B·H·W pixels) or image (sum over H·W, mean over B: the paper's; = pixel with α·H·W)",
+  },
 
   "optim.lr": { kind: NUM, help: "peak learning rate of AdamW, reached after the warm-up", check: positive },
   "optim.minLr": { kind: NUM, help: "learning rate at the end of the cosine decay (<= lr)", check: nonNegative },
@@ -340,13 +345,41 @@ function deepMerge(base: unknown, over: unknown): unknown {
 
 const JITTER_RANGES = ["brightness", "contrast", "saturation", "hue"] as const;
 
+/** Whether a horizontal flip suits the dataset `name` (DatasetInfo.hflip); null for a name that is no dataset. */
+function datasetFlip(name: unknown): boolean | null {
+  if (typeof name !== "string" || name === "" || name === "folder:") return null;
+  if (!DATASET_NAMES.includes(name) && folderOf(name) === null) return null;
+  return datasetInfo(name).hflip;
+}
+
 /**
- * deepMerge for whole configs, with one rule for the strong view: when `over` sets jitterStrength,
- * the four jitter ranges of `base` that were derived from its strength (equal to SimCLR's mapping
- * of it) follow the new strength, unless `over` sets them too. Ranges set to other values stay.
+ * The flips follow the dataset: when `over` names a dataset whose default flip (DatasetInfo.hflip)
+ * differs from that of `base`'s dataset, each view's flip that `over` does not set and that `base`
+ * had at its dataset's default (or not at all) becomes the new dataset's default. A flip set to the
+ * other value stays. So `--data mnist` on the defaults trains without flips, `--data mnist
+ * --augment.weak.flip true` with them.
+ */
+function followDatasetFlips(base: unknown, over: unknown, merged: unknown): void {
+  const before = datasetFlip(getPath(base, "data.name"));
+  const after = datasetFlip(getPath(merged, "data.name"));
+  if (after === null || after === before) return;
+  for (const view of ["weak", "strong"] as const) {
+    const section = getPath(merged, `augment.${view}`);
+    const baseFlip = getPath(base, `augment.${view}.flip`);
+    if (!isPlainObject(section) || getPath(over, `augment.${view}.flip`) !== undefined) continue;
+    if (baseFlip === undefined || baseFlip === before) define(section, "flip", after);
+  }
+}
+
+/**
+ * deepMerge for whole configs, with two rules. The flips follow the dataset (followDatasetFlips).
+ * For the strong view: when `over` sets jitterStrength, the four jitter ranges of `base` that were
+ * derived from its strength (equal to SimCLR's mapping of it) follow the new strength, unless
+ * `over` sets them too. Ranges set to other values stay.
  */
 function mergeConfig(base: unknown, over: unknown): unknown {
   const merged = deepMerge(base, over);
+  followDatasetFlips(base, over, merged);
   const overStrong = getPath(over, "augment.strong");
   const baseStrong = getPath(base, "augment.strong");
   const mergedStrong = getPath(merged, "augment.strong");

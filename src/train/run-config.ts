@@ -6,14 +6,17 @@
 // with "extends", CLI overrides (`--model.d 256`) and the --help table live in
 // run-config-validate.ts; every key is described in docs/configs.md.
 import { MODEL_DEFAULTS, type ModelConfig } from "../model/config.ts";
-import type { ObjectiveMode } from "./objectives.ts";
+import type { GenerativeReduction, ObjectiveMode } from "./objectives.ts";
 import { DEFAULT_STRONG_CONFIG, DEFAULT_WEAK_CONFIG, type StrongAugmentOptions, type WeakAugmentOptions } from "../data/augment/config.ts";
 
 /** The model section: ModelConfig without the data-given sizes (height, width, vocabSize). */
 export type ModelSection = Omit<ModelConfig, "height" | "width" | "vocabSize">;
 
 export interface DataSection {
-  /** Dataset name (src/data/datasets/registry.ts): fashion-mnist, mnist, mnist-digits, cifar10, cifar100, folder:PATH. */
+  /**
+   * Dataset name (src/data/datasets/registry.ts): fashion-mnist, mnist, mnist-digits, cifar10, cifar100, folder:PATH.
+   * It sets the default of augment.weak.flip and augment.strong.flip (off for digits).
+   */
   name: string;
   /** Folder with the dataset's files; null = the dataset's usual place. */
   dataDir: string | null;
@@ -50,6 +53,13 @@ export interface ObjectiveSection {
   beta: number;
   /** NT-Xent temperature τ. */
   tau: number;
+  /**
+   * How L_g enters α·L_g: "pixel" (the mean NLL over B·H·W pixels, nats per pixel) or "image" (the
+   * sum over an image's H·W pixels, mean over B images: the paper's and GCRL.md's form). "image"
+   * with α equals "pixel" with α·H·W (docs/training.md, "The objective's scale"). Config files
+   * written before this key existed load with "pixel", which is what they trained with.
+   */
+  generativeReduction: GenerativeReduction;
 }
 
 export interface OptimSection {
@@ -110,8 +120,9 @@ export const RUN_DEFAULTS: RunConfig = {
   model: { ...MODEL_DEFAULTS },
   data: { name: "fashion-mnist", dataDir: null, limit: null, classes: null, evalImages: 1000 },
   palette: { k: null, samplePixels: 100_000 },
+  // Flips on: fashion-mnist's default. Naming another dataset moves them to its default (off for digits).
   augment: { weak: { ...DEFAULT_WEAK_CONFIG }, strong: { ...DEFAULT_STRONG_CONFIG } },
-  objective: { mode: "gcrl", alpha: 1, beta: 1, tau: 0.1 },
+  objective: { mode: "gcrl", alpha: 1, beta: 1, tau: 0.1, generativeReduction: "pixel" },
   optim: { lr: 3e-4, minLr: 0, warmupSteps: 500, weightDecay: 0.05, betas: [0.9, 0.95], eps: 1e-8, gradClip: 1 },
   budget: { epochs: null, steps: 10_000, minutes: null },
   train: { batchSize: 32, seed: 0, threads: null, evalEvery: 1000, checkpointEvery: 500, logEvery: 50, precision: "fp32" },

