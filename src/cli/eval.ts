@@ -65,6 +65,7 @@ const OOD: OptionTable = {
   "out-dir": { type: "string", value: "DIR", help: "folder of the OOD dataset's files (default: its usual place)" },
   "out-split": { type: "string", value: "SPLIT", default: d.oodSplit, help: "OOD split: train, test or all" },
   "out-images": { type: "string", value: "N", help: "use the first N OOD images (default: all of the split)" },
+  background: { type: "string", value: "RUN", help: "background run for the likelihood-ratio score (same palette; trained with --data.perturb, Ren et al. 2019)" },
   compressor: { type: "string", value: "NAME", default: d.compressor, help: "complexity score's lossless compressor: png or deflate" },
   "knn-distance-k": { type: "string", value: "K", default: String(d.oodKnnK), help: "kNN-distance score: distance to the k-th nearest training feature" },
 };
@@ -138,6 +139,7 @@ export function settingsFromOptions(values: Record<string, string | boolean | un
   const split = str("out-split");
   if (split !== undefined) s.oodSplit = splitOption("out-split", split);
   set("oodImages", int("out-images", 1));
+  set("background", str("background"));
   const c = str("compressor");
   if (c !== undefined) {
     if (c !== "png" && c !== "deflate") throw new UsageError(`--compressor: expected png or deflate, got '${c}'`);

@@ -7,6 +7,8 @@
 import { Tensor, tensor, tidy, keep } from "../torch/index.ts";
 import { Rng } from "./rng.ts";
 import { setSize, type ImageSet } from "./image-set.ts";
+import { DatasetError } from "./datasets/dataset-error.ts";
+import { perturbTokens } from "./perturb.ts";
 
 /** Turns uint8 images (B, H, W, C) into tokens int64 (B, H, W) (a PaletteQuantizer). */
 export interface Tokenizer {
@@ -29,6 +31,11 @@ export interface LoaderOptions {
   shuffle?: boolean;
   /** Compute the strong view (default true; false for the iGPT objective). */
   strong?: boolean;
+  /**
+   * Replace each token of both views, with probability mu, by a uniform one of [0, k) (perturb.ts:
+   * the background model of the likelihood-ratio score); default none.
+   */
+  perturb?: { mu: number; k: number } | null;
 }
 
 export interface PairBatch {
@@ -57,6 +64,7 @@ export class PairLoader {
   readonly dropLast: boolean;
   readonly shuffle: boolean;
   readonly strong: boolean;
+  readonly perturb: { mu: number; k: number } | null;
   readonly #cachedPermutation: { epoch: number; order: Int32Array } = { epoch: -1, order: new Int32Array(0) };
 
   constructor(
@@ -74,8 +82,14 @@ export class PairLoader {
     this.dropLast = options.dropLast ?? true;
     this.shuffle = options.shuffle ?? true;
     this.strong = options.strong ?? true;
+    this.perturb = options.perturb ?? null;
     if (this.batchesPerEpoch === 0) {
-      throw new RangeError(`${set.source}: ${n} images make no complete batch of ${this.batchSize} (lower the batch size or set dropLast false)`);
+      // A DatasetError (one line, exit 2 on the command line): the data is too small for the batch.
+      throw new DatasetError(
+        set.source,
+        `${n} image${n === 1 ? " makes" : "s make"} no complete batch of ${this.batchSize}: lower the batch size ` +
+          `(train.batchSize, --batch-size) to at most ${n}, or add images`,
+      );
     }
   }
 
@@ -107,9 +121,15 @@ export class PairLoader {
       const idx = tensor(indices).long();
       const images = this.set.images.indexSelect(0, idx); // (B, H, W, C) uint8
       const views = this.augment(images, rng, this.strong);
+      const p = this.perturb;
+      const noise = p === null ? null : Rng.derive(this.seed, epoch, index, 2); // its own stream: the views are unchanged
+      const tokens = (view: Tensor): Tensor => {
+        const t = this.tokenizer.quantize(view);
+        return p === null ? t : perturbTokens(t, p.mu, p.k, noise!);
+      };
       return {
-        weak: this.tokenizer.quantize(views.weak),
-        strong: views.strong === null ? null : this.tokenizer.quantize(views.strong),
+        weak: tokens(views.weak),
+        strong: views.strong === null ? null : tokens(views.strong),
         labels: this.set.labels === null ? null : this.set.labels.indexSelect(0, idx),
       };
     });

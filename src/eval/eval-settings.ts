@@ -54,6 +54,11 @@ export interface EvalSettings {
   oodSplit: "train" | "test" | "all";
   /** OOD images evaluated (null: the whole split). */
   oodImages: number | null;
+  /**
+   * A background run for the likelihood-ratio score: the same architecture and palette, trained on
+   * perturbed images (`gcrl train --data.perturb 0.2 --objective.mode igpt`); null: the score is n/a.
+   */
+  background: string | null;
   /** Lossless compressor of the complexity-corrected likelihood score. */
   compressor: Compressor;
   /** kNN-distance OOD score: distance to the k-th nearest training feature. */
@@ -88,6 +93,7 @@ export const EVAL_DEFAULTS: Readonly<EvalSettings> = Object.freeze({
   oodDataDir: null,
   oodSplit: "test",
   oodImages: null,
+  background: null,
   compressor: "png",
   oodKnnK: 50,
   seed: 0,

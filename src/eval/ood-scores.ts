@@ -8,6 +8,11 @@
 //   complexity-corrected NLL(x) − L(x), L = a lossless compressor's bits per pixel of the same
 //                        token map (Serrà et al. 2020, ICLR, "Input complexity and out-of-
 //                        distribution detection with likelihood-based generative models", S(x))
+//   likelihood ratio     NLL(x) − NLL_bg(x), NLL_bg of a background model of the same architecture
+//                        trained on perturbed images (each pixel a random palette colour with
+//                        probability μ): the background explains the population-level statistics
+//                        (Ren et al. 2019, NeurIPS, "Likelihood ratios for out-of-distribution
+//                        detection"; their LLR = log p(x) − log p_bg(x), negated here)
 // Representation space:
 //   kNN distance         1 − cos(z, z_(k)), z_(k) the k-th most similar training feature, features
 //                        L2-normalised (Sun et al. 2022, ICML, "Out-of-distribution detection with
@@ -51,6 +56,19 @@ export function complexityCorrectedScores(bitsPerDim: ArrayLike<number>, complex
     throw new RangeError(`complexityCorrectedScores: complexityBitsPerDim has ${l.length} entries, bitsPerDim has ${nll.length}; expected one each per image`);
   }
   return nll.map((v, i) => v - l[i]!);
+}
+
+/**
+ * NLL(x) − NLL_background(x) per image, both in bits/dim of the same palette: the likelihood-ratio
+ * score of Ren et al. 2019 (higher = more OOD). Both lists have one entry per image.
+ */
+export function likelihoodRatioScores(bitsPerDim: ArrayLike<number>, backgroundBitsPerDim: ArrayLike<number>): Float64Array {
+  const nll = checkNumbers("likelihoodRatioScores", "bitsPerDim", bitsPerDim);
+  const bg = checkNumbers("likelihoodRatioScores", "backgroundBitsPerDim", backgroundBitsPerDim);
+  if (bg.length !== nll.length) {
+    throw new RangeError(`likelihoodRatioScores: backgroundBitsPerDim has ${bg.length} entries, bitsPerDim has ${nll.length}; expected one each per image`);
+  }
+  return nll.map((v, i) => v - bg[i]!);
 }
 
 function checkLogits(fn: string, logits: unknown): asserts logits is Tensor {

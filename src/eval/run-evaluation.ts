@@ -27,7 +27,7 @@ import { kernelInceptionDistance, type KidResult } from "./kid.ts";
 import { loadFidNet, saveFidNet, trainFidNet, type FidNet } from "./fid-net.ts";
 import { InceptionFeatures } from "./inception.ts";
 import { oodMetrics, rocCurve, type OodMetrics, type RocCurve } from "./ood-metrics.ts";
-import { energyScores, knnDistanceScores, maxSoftmaxScores, typicalityScores, complexityCorrectedScores } from "./ood-scores.ts";
+import { energyScores, knnDistanceScores, likelihoodRatioScores, maxSoftmaxScores, typicalityScores, complexityCorrectedScores } from "./ood-scores.ts";
 import { MahalanobisScorer, ClassConditionalMahalanobis } from "./mahalanobis.ts";
 import { complexityBitsPerDim } from "./complexity.ts";
 
@@ -119,6 +119,7 @@ export type OodScoreName =
   | "nll"
   | "typicality"
   | "complexity"
+  | "likelihood-ratio"
   | "mahalanobis"
   | "knn-distance"
   | "msp"
@@ -151,6 +152,7 @@ export const OOD_SCORE_INFO: Readonly<Record<OodScoreName, { description: string
   nll: { description: "NLL in bits/dim (higher = more OOD)", supervised: false, needsDecoder: true },
   typicality: { description: "|NLL − mean training NLL| (typicality test)", supervised: false, needsDecoder: true },
   complexity: { description: "NLL − compressed bits/dim (input complexity, Serrà et al. 2020)", supervised: false, needsDecoder: true },
+  "likelihood-ratio": { description: "NLL − NLL of a background model trained on perturbed images (Ren et al. 2019)", supervised: false, needsDecoder: true },
   mahalanobis: { description: "Mahalanobis distance of r(x) to the training features (Ledoit–Wolf shrinkage)", supervised: false, needsDecoder: false },
   "knn-distance": { description: "cosine distance of r(x) to its k-th nearest training feature", supervised: false, needsDecoder: false },
   msp: { description: "−max softmax probability of the linear probe", supervised: true, needsDecoder: false },
@@ -187,6 +189,7 @@ export class RunEvaluation {
   readonly #bits = new Map<string, Float64Array>();
   #probe: { probe: LinearProbe; result: ProbeResult } | null = null;
   #choice: LayerChoice | null = null;
+  #background: { run: LoadedRun; cache: EvalCache } | null = null;
   #samples: SampleResult | null = null;
 
   private constructor(run: LoadedRun, settings: EvalSettings, log: Log) {
@@ -375,6 +378,36 @@ export class RunEvaluation {
     );
     this.#bits.set(which, bits);
     return bits;
+  }
+
+  /**
+   * Per-image bits/dim of a split under the background model (settings.background), cached in the
+   * background run's own cache folder. The background run must share this run's palette and sizes,
+   * so both NLLs are over the same tokens.
+   */
+  async backgroundBitsPerDim(which: "test" | "ood"): Promise<Float64Array> {
+    const bg = this.#openBackground();
+    const s = await this.split(which);
+    return bg.cache.array({ kind: "bits-per-dim", ...s.key }, () =>
+      this.#timed(`background bits/dim of ${s.set.source} (${s.key.count})`, () =>
+        passImages(bg.run.model, s.tokens, { batchSize: this.settings.batchSize, withFeatures: false, withNll: true, onProgress: this.#progress("background bits/dim") }).bitsPerDim!,
+      ),
+    );
+  }
+
+  #openBackground(): { run: LoadedRun; cache: EvalCache } {
+    if (this.#background) return this.#background;
+    const dir = this.settings.background;
+    if (dir === null) throw new NotApplicableError("no background model (pass --background RUN: a run trained on perturbed images, gcrl train --data.perturb 0.2)");
+    const run = loadRun(dir);
+    const problem = backgroundMismatch(this.run, run);
+    if (problem !== null) {
+      run.model.dispose();
+      run.palette.dispose();
+      throw new Error(`--background ${dir}: ${problem}`);
+    }
+    this.#background = { run, cache: new EvalCache(run.dir, weightsFingerprint(run.dir)) };
+    return this.#background;
   }
 
   // ---- discriminative -------------------------------------------------------------------------
@@ -632,6 +665,13 @@ export class RunEvaluation {
       });
       if (inBits !== null && outBits !== null) {
         const [bitsIn, bitsOut] = [inBits, outBits];
+        if (this.settings.background !== null) {
+          await attempt(["likelihood-ratio"], `likelihood ratio (background ${this.settings.background})`, async () => {
+            const inBackground = await this.backgroundBitsPerDim("test");
+            const outBackground = await this.backgroundBitsPerDim("ood");
+            scores.set("likelihood-ratio", { inScores: likelihoodRatioScores(bitsIn, inBackground), outScores: likelihoodRatioScores(bitsOut, outBackground) });
+          });
+        }
         await attempt(["complexity"], `complexity (${this.settings.compressor} of the palette-coloured images)`, async () => {
           const inComplexity = await this.#complexity(inSplit.tokens);
           const outComplexity = await this.#complexity(outSplit.tokens);
@@ -684,7 +724,7 @@ export class RunEvaluation {
         metrics = oodMetrics(s.inScores, s.outScores);
         raw.set(name, { ...s, roc: rocCurve(s.inScores, s.outScores) });
       } else {
-        metrics = { na: failed.get(name) ?? (info.needsDecoder && !this.hasDecoder ? this.noDecoder.na : "the training set has no labels") };
+        metrics = { na: failed.get(name) ?? this.#missingReason(name) };
       }
       results.push({ name, description: info.description, supervised: info.supervised, metrics });
     }
@@ -698,6 +738,13 @@ export class RunEvaluation {
       results,
       raw,
     };
+  }
+
+  /** Why a score that was not attempted is n/a. */
+  #missingReason(name: OodScoreName): string {
+    if (OOD_SCORE_INFO[name].needsDecoder && !this.hasDecoder) return this.noDecoder.na;
+    if (name === "likelihood-ratio") return "no background model (pass --background RUN: a run trained on perturbed images, gcrl train --data.perturb 0.2)";
+    return "the training set has no labels";
   }
 
   /** L(x) of token maps (N, H, W): the compressed size of each image painted in its palette colours (complexity.ts). */
@@ -748,7 +795,23 @@ export class RunEvaluation {
     this.#samples = null;
     this.run.model.dispose();
     this.run.palette.dispose();
+    this.#background?.run.model.dispose();
+    this.#background?.run.palette.dispose();
+    this.#background = null;
   }
+}
+
+/** Why `background` cannot serve as run's background model (another palette or image size), else null. */
+export function backgroundMismatch(run: LoadedRun, background: LoadedRun): string | null {
+  const [a, b] = [run.modelConfig, background.modelConfig];
+  if (a.height !== b.height || a.width !== b.width || a.vocabSize !== b.vocabSize) {
+    return `its model takes ${b.height}×${b.width} images of ${b.vocabSize} colours, the evaluated run's ${a.height}×${a.width} of ${a.vocabSize}`;
+  }
+  if (JSON.stringify(run.palette.toJSON().centroids) !== JSON.stringify(background.palette.toJSON().centroids)) {
+    return "its palette.json differs from the evaluated run's: both NLLs must be over the same colours (train it on the same data with the same palette settings and seed)";
+  }
+  if (background.config.objective.mode === "simclr") return "it is a simclr run: it has no trained decoder, so no likelihood";
+  return null;
 }
 
 export function isNotApplicable(x: unknown): x is NotApplicable {

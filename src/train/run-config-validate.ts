@@ -150,6 +150,10 @@ const SCHEMA: Readonly<Record<string, KeySpec>> = {
     check: (v) => (v === null || (Array.isArray(v) && v.length > 0 && v.every((c) => (typeof c === "string" && c !== "") || (isInt(c) && c >= 0))) ? null : "null or a non-empty list of class names or label numbers"),
   },
   "data.evalImages": { kind: INT, help: "test-split images for test NLL and kNN accuracy during training (0: none)", check: intAtLeast(0) },
+  "data.perturb": {
+    kind: NUM, check: (v) => (isNumber(v) && v >= 0 && v < 1 ? null : "a probability in [0, 1)"),
+    help: "replace each training pixel by a random palette colour with this probability: a background model for the likelihood-ratio OOD score (0.1-0.3; 0: off)",
+  },
 
   "palette.k": { kind: nullable(INT), help: "palette size K, 2..4096; null: 16 for grayscale, 512 for RGB", check: orNull(intIn(2, 4096)) },
   "palette.samplePixels": { kind: INT, help: "training pixels sampled to fit the palette (k-means), >= K", check: intAtLeast(1) },

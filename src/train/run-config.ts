@@ -26,6 +26,12 @@ export interface DataSection {
   classes: (string | number)[] | null;
   /** Held-out evaluation images taken from the test split (test NLL, kNN accuracy during training). */
   evalImages: number;
+  /**
+   * Probability μ that a training pixel (both views) is replaced by a uniform random palette colour
+   * (data/perturb.ts): a run with μ > 0 is a background model for the likelihood-ratio OOD score
+   * (Ren et al. 2019 use 0.1–0.3). 0: off. Evaluation images are never perturbed.
+   */
+  perturb: number;
 }
 
 export interface PaletteSection {
@@ -118,7 +124,7 @@ export interface RunConfig {
 
 export const RUN_DEFAULTS: RunConfig = {
   model: { ...MODEL_DEFAULTS },
-  data: { name: "fashion-mnist", dataDir: null, limit: null, classes: null, evalImages: 1000 },
+  data: { name: "fashion-mnist", dataDir: null, limit: null, classes: null, evalImages: 1000, perturb: 0 },
   palette: { k: null, samplePixels: 100_000 },
   // Flips on: fashion-mnist's default. Naming another dataset moves them to its default (off for digits).
   augment: { weak: { ...DEFAULT_WEAK_CONFIG }, strong: { ...DEFAULT_STRONG_CONFIG } },

@@ -283,6 +283,7 @@ async function trainRun(config: RunConfig, options: TrainOptions): Promise<RunRe
       batchSize: config.train.batchSize,
       seed: config.train.seed,
       strong: mode !== "igpt",
+      perturb: config.data.perturb > 0 ? { mu: config.data.perturb, k: palette.k } : null,
     });
     const knnWanted = stored !== null ? Math.max(1, stored.evaluation.knn.trainImages) : (options.knnTrainImages ?? KNN_TRAIN_IMAGES);
     if (!(Number.isInteger(knnWanted) && knnWanted >= 1)) throw new RangeError(`knnTrainImages: expected a positive integer, got ${knnWanted}`);

@@ -95,8 +95,11 @@ test("eval all on a tiny GCRL run: every number finite, report files and images 
   assert.ok(Array.isArray(gcrlReport.fid) && gcrlReport.fid.length === 1 && gcrlReport.fid[0]!.samples === 24);
   assert.ok(!isNotApplicable(gcrlReport.ood));
   const names = gcrlReport.ood.scores.map((s) => s.name);
-  assert.deepEqual(names, ["nll", "typicality", "complexity", "mahalanobis", "knn-distance", "msp", "energy", "class-mahalanobis"]);
-  for (const s of gcrlReport.ood.scores) assert.ok(!isNotApplicable(s.metrics), `${s.name} should be computed for a gcrl run`);
+  assert.deepEqual(names, ["nll", "typicality", "complexity", "likelihood-ratio", "mahalanobis", "knn-distance", "msp", "energy", "class-mahalanobis"]);
+  for (const s of gcrlReport.ood.scores) {
+    if (s.name === "likelihood-ratio") assert.ok(isNotApplicable(s.metrics) && /no background model/.test(s.metrics.na), JSON.stringify(s.metrics));
+    else assert.ok(!isNotApplicable(s.metrics), `${s.name} should be computed for a gcrl run`);
+  }
   assert.equal(gcrlReport.ood.nOut, 100);
   checkReportFiles(gcrlDir);
   const reread = readEvalReport(join(gcrlDir, "eval.json"));
@@ -130,7 +133,7 @@ test("eval all on a SimCLR run: decoder-based numbers are n/a with a reason, the
   }
   assert.ok(!isNotApplicable(report.probe) && !isNotApplicable(report.ood));
   const byName = new Map(report.ood.scores.map((s) => [s.name, s.metrics]));
-  for (const n of ["nll", "typicality", "complexity"] as const) assert.ok(isNotApplicable(byName.get(n)));
+  for (const n of ["nll", "typicality", "complexity", "likelihood-ratio"] as const) assert.ok(isNotApplicable(byName.get(n)));
   for (const n of ["mahalanobis", "knn-distance", "msp", "energy", "class-mahalanobis"] as const) assert.ok(!isNotApplicable(byName.get(n)));
   checkReportFiles(dir);
 });
@@ -186,7 +189,7 @@ test("one OOD score that cannot be computed is n/a with its reason; the others a
     const byName = new Map(r.results.map((s) => [s.name, s.metrics]));
     const complexity = byName.get("complexity");
     assert.ok(isNotApplicable(complexity) && /complexity .*could not be computed: .*compressor must be one of "png", "deflate", got "zip"/.test(complexity.na), JSON.stringify(complexity));
-    for (const [name, m] of byName) if (name !== "complexity") assert.ok(!isNotApplicable(m), `${name}: ${JSON.stringify(m)}`);
+    for (const [name, m] of byName) if (name !== "complexity" && name !== "likelihood-ratio") assert.ok(!isNotApplicable(m), `${name}: ${JSON.stringify(m)}`);
     assert.ok(!r.raw.has("complexity") && r.raw.has("nll"));
   } finally {
     ev.dispose();
@@ -237,7 +240,7 @@ test("eval all with OOD on an RGB run with K = 512 colours: every OOD score meas
   });
   checkCells(report, "eval", []);
   assert.ok(!isNotApplicable(report.ood), JSON.stringify(report.ood));
-  for (const s of report.ood.scores) assert.ok(!isNotApplicable(s.metrics), `${s.name}: ${JSON.stringify(s.metrics)}`);
+  for (const s of report.ood.scores) if (s.name !== "likelihood-ratio") assert.ok(!isNotApplicable(s.metrics), `${s.name}: ${JSON.stringify(s.metrics)}`);
   assert.match(report.ood.outDataset, /rgb-noise/);
   assert.equal(report.data.ood!.source, report.ood.outDataset);
   assert.match(report.data.ood!.fingerprint, /^[0-9a-f]{16}$/);

@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tensor, tidy } from "../../src/torch/index.ts";
-import { complexityCorrectedScores, energyScores, knnDistanceScores, maxSoftmaxScores, typicalityScores } from "../../src/eval/ood-scores.ts";
+import { complexityCorrectedScores, energyScores, knnDistanceScores, likelihoodRatioScores, maxSoftmaxScores, typicalityScores } from "../../src/eval/ood-scores.ts";
+import { oodMetrics } from "../../src/eval/ood-metrics.ts";
 import { assertClose } from "../helpers/assert-close.ts";
 
 test("typicality and complexity-corrected scores", () => {
@@ -84,4 +85,21 @@ test("kNN distance: bad inputs are refused", () => {
     assert.throws(() => knnDistanceScores(tensor([[1, 0]]).narrow(0, 0, 0), tensor([[1, 0]])), /trainFeatures needs at least 1 row/);
     assert.throws(() => knnDistanceScores(train, tensor([[1, 0], [Infinity, 0]])), /features contains NaN or Infinity \(first at row 1\)/);
   });
+});
+
+test("likelihood ratio: NLL − background NLL per image; beats raw NLL where OOD images are simpler (known answer)", () => {
+  assert.deepEqual([...likelihoodRatioScores([3, 2.5], [1, 4])], [2, -1.5]);
+  // The failure mode of raw likelihood (Nalisnick et al. 2019): the OOD images are simpler, so the
+  // model gives them a LOWER NLL than its own test images (raw NLL AUROC 0 here). A background model
+  // explains that simplicity as well: it too finds them easy, by more. The ratio removes the shared
+  // part and ranks every OOD image above every in-distribution one (AUROC 1).
+  const inNll = [3.0, 3.2, 2.9, 3.1];
+  const inBackground = [3.4, 3.5, 3.3, 3.6]; // ratio −0.4, −0.3, −0.4, −0.5
+  const outNll = [1.0, 1.2, 0.9, 1.1];
+  const outBackground = [0.5, 0.6, 0.4, 0.7]; // ratio 0.5, 0.6, 0.5, 0.4
+  assert.equal(oodMetrics(Float64Array.from(inNll), Float64Array.from(outNll)).auroc, 0);
+  const ratio = oodMetrics(likelihoodRatioScores(inNll, inBackground), likelihoodRatioScores(outNll, outBackground));
+  assert.equal(ratio.auroc, 1);
+  assert.throws(() => likelihoodRatioScores([1, 2], [1]), /backgroundBitsPerDim has 1 entries, bitsPerDim has 2/);
+  assert.throws(() => likelihoodRatioScores([1, Number.NaN], [1, 2]), /likelihoodRatioScores/);
 });
