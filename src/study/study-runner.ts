@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { train, type RunResult } from "../train/trainer.ts";
 import { formatJson, writeFileAtomic } from "../train/run-folder.ts";
 import { RunEvaluation } from "../eval/run-evaluation.ts";
-import { evaluateAll, readEvalReport, type EvalReport } from "../eval/eval-report.ts";
+import { evaluateAll, isCurrentEvalReport, readEvalReport, type EvalReport } from "../eval/eval-report.ts";
 import { planStudy, studyPlanProblems, withCurrentConfigKeys, type StudyRunPlan, type StudySettings } from "./study-plan.ts";
 import { writeStudyReport, type StudyReport } from "./study-report.ts";
 
@@ -119,7 +119,8 @@ export async function runStudy(settings: StudySettings, options: StudyOptions): 
       runState.evaluated = false;
       save();
     }
-    if (!runState.evaluated || !existsSync(join(dir, "eval.json"))) {
+    // (an eval.json of an older format is evaluated again: it may lack what the report needs)
+    if (!runState.evaluated || !existsSync(join(dir, "eval.json")) || !isCurrentEvalReport(join(dir, "eval.json"))) {
       log(`${tag} evaluating (gcrl eval all)`);
       const started = performance.now();
       const ev = RunEvaluation.open(dir, settings.eval, (line) => log(`${tag}   ${line}`));
