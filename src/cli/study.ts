@@ -12,8 +12,9 @@ const OPTIONS = {
   "data-dir": { type: "string", value: "DIR", help: "folder of the dataset's files (default: its usual place)" },
   ood: { type: "string", value: "NAME", help: "OOD dataset (default: mnist-digits for fashion-mnist, fashion-mnist for mnist)" },
   config: { type: "string", value: "FILE", default: "configs/study.json", help: "base run config (model, optimiser, batch, ...); its budget is replaced" },
-  budget: { type: "string", value: "TIME", help: "wall-clock training budget PER RUN: 30m, 1.5h, 900s (one of --budget, --steps, --epochs is required)" },
-  steps: { type: "string", value: "N", help: "training budget per run in optimizer steps" },
+  "background-perturb": { type: "string", value: "MU", help: "also train a background model (igpt, data.perturb MU, e.g. 0.2) first, for the likelihood-ratio OOD score of the gcrl and igpt runs" },
+  budget: { type: "string", value: "TIME", help: "compare at equal wall-clock instead: training time PER RUN, 30m, 1.5h, 900s" },
+  steps: { type: "string", value: "N", help: "training budget per run in optimizer steps (default: the config's budget, equal for every run)" },
   epochs: { type: "string", value: "N", help: "training budget per run in epochs" },
   modes: { type: "string", value: "LIST", default: "gcrl,igpt,simclr", help: "modes compared, in table order" },
   alpha: { type: "string", value: "LIST", help: "sweep: GCRL rows for each α (weight of the generative loss)" },
@@ -60,8 +61,15 @@ function budgetFlags(v: { budget?: string; steps?: string; epochs?: string }, pa
   }
   if (v.steps !== undefined) flags.steps = String(intOption("steps", v.steps, 1));
   if (v.epochs !== undefined) flags.epochs = String(intOption("epochs", v.epochs, 1));
-  if (Object.keys(flags).length === 0) throw new UsageError("give a training budget per run: --budget 30m, --steps N or --epochs N");
-  return flags;
+  return flags; // {}: the config's own budget (equal steps or epochs for every run, as the paper compares)
+}
+
+/** --background-perturb MU: a probability in (0, 1), or null when absent. */
+function backgroundOption(text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const mu = Number(text);
+  if (text.trim() === "" || !(mu > 0 && mu < 1)) throw new UsageError(`--background-perturb: expected a probability in (0, 1) such as 0.2, got '${text}'`);
+  return mu;
 }
 
 /** A UsageError naming the option unless `name` is a dataset: a built-in name, folder:PATH, or a path. */
@@ -74,7 +82,7 @@ async function checkDatasetName(option: string, name: string): Promise<void> {
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand("study", async () => {
-    const parsed = parseCommandLine(argv, OPTIONS, "gcrl study --out DIR (--budget TIME | --steps N | --epochs N) [options]", DESCRIPTION);
+    const parsed = parseCommandLine(argv, OPTIONS, "gcrl study --out DIR [--steps N | --epochs N | --budget TIME] [options]", DESCRIPTION);
     if (parsed === null) return 0;
     const v = parsed.values;
     if (v.out === undefined) throw new UsageError("--out DIR is required (the study folder)");
@@ -88,6 +96,7 @@ export async function run(argv: string[]): Promise<number> {
     const swept = (Object.keys(sweep) as (keyof typeof sweep)[]).filter((k) => sweep[k] !== null);
     if (swept.length > 0 && !modes.includes("gcrl")) throw new UsageError(`--${swept[0]}: a sweep adds GCRL rows, but --modes ${v.modes} has no gcrl`);
     if (v.ood !== undefined) await checkDatasetName("ood", v.ood);
+    const background = backgroundOption(v["background-perturb"]);
 
     const { applyOverrides, loadRunConfigFile, RunConfigError } = await import("../train/run-config-validate.ts");
     let config: RunConfig;
@@ -106,7 +115,7 @@ export async function run(argv: string[]): Promise<number> {
       throw err;
     }
     // Each run's config as the trainer will check it (a net under the option checks above).
-    const problems = studyPlanProblems(planStudy({ config, configSource: v.config, modes: modes as ObjectiveMode[], sweep, eval: {} }));
+    const problems = studyPlanProblems(planStudy({ config, configSource: v.config, modes: modes as ObjectiveMode[], sweep, eval: {}, ...(background !== null ? { background } : {}) }));
     if (problems.length > 0) {
       console.error(problems.map((p) => `gcrl study: ${p}`).join("\n"));
       return 2;
@@ -129,7 +138,7 @@ export async function run(argv: string[]): Promise<number> {
     process.on("SIGTERM", onSignal);
     try {
       const result = await runStudy(
-        { config, configSource: v.config, modes: modes as ObjectiveMode[], sweep, eval: evalSettings },
+        { config, configSource: v.config, modes: modes as ObjectiveMode[], sweep, eval: evalSettings, ...(background !== null ? { background } : {}) },
         { out: v.out, signal: controller.signal, commandLine: ["gcrl", "study", ...argv] },
       );
       if (result.status === "interrupted") return received === "SIGTERM" ? 143 : 130;

@@ -25,6 +25,11 @@ export interface StudySettings {
   sweep: StudySweep;
   /** Settings of every run's `eval all` (the OOD dataset among them). */
   eval: Partial<EvalSettings>;
+  /**
+   * μ of a background run for the likelihood-ratio OOD score: an igpt run of the same config with
+   * data.perturb μ, trained first and used as every other run's `--background`. Absent: none.
+   */
+  background?: number;
 }
 
 export interface StudyRunPlan {
@@ -32,7 +37,12 @@ export interface StudyRunPlan {
   id: string;
   mode: ObjectiveMode;
   config: RunConfig;
+  /** "background": the likelihood-ratio score's background model (trained, not evaluated, no table row). */
+  role?: "background";
 }
+
+/** The folder name of a study's background run under <study>/runs/. */
+export const BACKGROUND_RUN_ID = "background";
 
 /**
  * Eval settings a study uses unless told otherwise: the first 10,000 training images for the probe,
@@ -61,7 +71,8 @@ export function describeBudget(b: BudgetSection): string {
   if (b.minutes !== null) parts.push(`${Number(b.minutes.toFixed(2))} min`);
   if (b.steps !== null) parts.push(`${b.steps} steps`);
   if (b.epochs !== null) parts.push(`${b.epochs} epochs`);
-  return `${parts.join(" or ")} per run${parts.length > 1 ? " (the first limit reached)" : ""}`;
+  const kind = b.minutes !== null ? "equal wall-clock" : "equal steps";
+  return `${parts.join(" or ")} per run${parts.length > 1 ? " (the first limit reached)" : ""} (${kind})`;
 }
 
 function label(x: number): string {
@@ -79,7 +90,12 @@ export function planStudy(settings: StudySettings): StudyRunPlan[] {
   const { alpha, beta, tau } = settings.sweep;
   const swept = alpha !== null || beta !== null || tau !== null;
   const plans: StudyRunPlan[] = [];
-  const seen = new Set<string>();
+  if (settings.background !== undefined) {
+    const config = withObjective("igpt");
+    config.data = { ...config.data, perturb: settings.background };
+    plans.push({ id: BACKGROUND_RUN_ID, mode: "igpt", config, role: "background" });
+  }
+  const seen = new Set<string>(plans.map((p) => p.id));
   const add = (p: StudyRunPlan): void => {
     if (seen.has(p.id)) return;
     seen.add(p.id);

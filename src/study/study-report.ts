@@ -7,11 +7,12 @@
 // as such), and the configuration and wall-clock time of every run.
 import { join } from "node:path";
 import { cpus } from "node:os";
+import { readFileSync } from "node:fs";
 import { formatJson, writeFileAtomic } from "../train/run-folder.ts";
 import { writeReport, type Block, type Cell } from "../report/document.ts";
 import { FASHION_MNIST_VS_MNIST_REFERENCES, type EvalReport } from "../eval/eval-report.ts";
 import { OOD_SCORE_INFO, isNotApplicable, type OodScoreName } from "../eval/run-evaluation.ts";
-import { describeBudget, type StudyRunPlan } from "./study-plan.ts";
+import { BACKGROUND_RUN_ID, describeBudget, type StudyRunPlan } from "./study-plan.ts";
 import type { StudyState } from "./study-runner.ts";
 
 export const STUDY_FORMAT = "gcrl.study";
@@ -95,7 +96,21 @@ export function studyRow(plan: StudyRunPlan, state: StudyState["runs"][string], 
 
 function machine(): string {
   const c = cpus();
-  return `${c.length} × ${c[0]?.model.trim() ?? "unknown CPU"}, Node ${process.version}, ${process.platform}`;
+  const flags = cpuFlags();
+  return `${c.length} × ${c[0]?.model.trim() ?? "unknown CPU"}${flags.length > 0 ? ` (${flags.join(", ")})` : ""}, Node ${process.version}, ${process.platform}`;
+}
+
+/** The vector/matrix flags of /proc/cpuinfo that decide this machine's speed (avx2, avx512f, avx512_bf16, amx_bf16); [] elsewhere. */
+export function cpuFlags(): string[] {
+  let info = "";
+  try {
+    info = readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return [];
+  }
+  const line = info.split("\n").find((l) => l.startsWith("flags")) ?? "";
+  const present = new Set(line.split(":")[1]?.trim().split(/\s+/) ?? []);
+  return ["avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16"].filter((f) => present.has(f));
 }
 
 function minutes(seconds: number | null): string {
@@ -185,6 +200,13 @@ export function studyDocumentBlocks(report: StudyReport, plans: StudyRunPlan[], 
     rows: rows.map((r) => [r.id, r.mode, r.alpha, r.beta, r.tau, r.steps, minutes(r.trainSeconds), minutes(r.evalSeconds), `[report](runs/${r.id}/report.md)`]),
   });
   blocks.push({ kind: "paragraph", text: `Base configuration (${state.settings.configSource}); each run changes only objective.mode (and α, β, τ in sweeps). Evaluation settings: ${JSON.stringify(state.settings.eval)}.` });
+  const background = state.runs[BACKGROUND_RUN_ID];
+  if (state.settings.background !== undefined && background !== undefined) {
+    blocks.push({
+      kind: "paragraph",
+      text: `Background model of the likelihood-ratio score: \`runs/${BACKGROUND_RUN_ID}\`, the same configuration in igpt mode trained on perturbed images (data.perturb ${state.settings.background}: each pixel a random palette colour with that probability; Ren et al. 2019), ${background.steps ?? "?"} steps in ${minutes(background.trainSeconds)}. It is not a row of the table.`,
+    });
+  }
   blocks.push({ kind: "code", text: JSON.stringify(plans[0]?.config ?? state.settings.config, null, 2) });
   return blocks;
 }

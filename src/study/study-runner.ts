@@ -9,7 +9,7 @@ import { train, type RunResult } from "../train/trainer.ts";
 import { formatJson, writeFileAtomic } from "../train/run-folder.ts";
 import { RunEvaluation } from "../eval/run-evaluation.ts";
 import { evaluateAll, isCurrentEvalReport, readEvalReport, type EvalReport } from "../eval/eval-report.ts";
-import { planStudy, studyPlanProblems, withCurrentConfigKeys, type StudyRunPlan, type StudySettings } from "./study-plan.ts";
+import { BACKGROUND_RUN_ID, planStudy, studyPlanProblems, withCurrentConfigKeys, type StudyRunPlan, type StudySettings } from "./study-plan.ts";
 import { writeStudyReport, type StudyReport } from "./study-report.ts";
 
 export const STUDY_STATE_FORMAT = "gcrl.study-state";
@@ -119,11 +119,17 @@ export async function runStudy(settings: StudySettings, options: StudyOptions): 
       runState.evaluated = false;
       save();
     }
+    if (plan.role === "background") {
+      runState.evaluated = true; // a background model is used by the others' evaluations, not evaluated itself
+      save();
+      continue;
+    }
     // (an eval.json of an older format is evaluated again: it may lack what the report needs)
     if (!runState.evaluated || !existsSync(join(dir, "eval.json")) || !isCurrentEvalReport(join(dir, "eval.json"))) {
       log(`${tag} evaluating (gcrl eval all)`);
       const started = performance.now();
-      const ev = RunEvaluation.open(dir, settings.eval, (line) => log(`${tag}   ${line}`));
+      const background = plans.some((p) => p.role === "background") && plan.mode !== "simclr" ? { background: join(out, "runs", BACKGROUND_RUN_ID) } : {};
+      const ev = RunEvaluation.open(dir, { ...settings.eval, ...background }, (line) => log(`${tag}   ${line}`));
       try {
         evals.set(plan.id, await evaluateAll(ev));
       } finally {
@@ -137,7 +143,7 @@ export async function runStudy(settings: StudySettings, options: StudyOptions): 
       evals.set(plan.id, readEvalReport(join(dir, "eval.json")));
     }
   }
-  const report = writeStudyReport(out, state, plans, evals);
+  const report = writeStudyReport(out, state, plans.filter((p) => p.role !== "background"), evals);
   log(`study: ${join(out, "study.md")}, ${join(out, "study.html")}, ${join(out, "study.json")}`);
   return { status: "completed", out, report };
 }

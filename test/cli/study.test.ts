@@ -31,6 +31,7 @@ const cases: [string[], RegExp][] = [
   [["--modes", "igpt,simclr", "--alpha", "0.5,1"], /^gcrl study: --alpha: a sweep adds GCRL rows, but --modes igpt,simclr has no gcrl$/],
   [["--ood", "imagenet"], /^gcrl study: --ood: unknown dataset 'imagenet' \(known: fashion-mnist, mnist, /],
   [["--data", "imagenet"], /^gcrl study: command line: --data: unknown dataset "imagenet"/],
+  [["--background-perturb", "1"], /^gcrl study: --background-perturb: expected a probability in \(0, 1\) such as 0.2, got '1'/],
   [["--epochs", "1.5"], /^gcrl study: --epochs: expected an integer >= 1, got '1\.5'/],
 ];
 

@@ -44,6 +44,7 @@ function settings(patch: (s: StudySettings) => void = () => {}): StudySettings {
       fidNet: join(folder.dir, "fid-net"),
       fidNetTrainImages: 500,
     },
+    background: 0.2,
   };
   patch(s);
   return s;
@@ -56,13 +57,15 @@ test("parseDuration and planStudy", () => {
   assert.equal(parseDuration("45"), 45);
   assert.equal(parseDuration("soon"), null);
   assert.equal(parseDuration("0m"), null);
-  const plain = planStudy(settings());
+  const plain = planStudy(settings((s) => delete s.background));
   assert.deepEqual(plain.map((p) => [p.id, p.config.objective.mode]), [["gcrl", "gcrl"], ["igpt", "igpt"], ["simclr", "simclr"]]);
+  const withBackground = planStudy(settings());
+  assert.deepEqual(withBackground.map((p) => [p.id, p.config.objective.mode, p.config.data.perturb, p.role ?? null]), [["background", "igpt", 0.2, "background"], ["gcrl", "gcrl", 0, null], ["igpt", "igpt", 0, null], ["simclr", "simclr", 0, null]]);
   for (const p of plain) assert.deepEqual({ ...p.config, objective: null }, { ...plain[0]!.config, objective: null }, "runs differ only in the objective");
   const swept = planStudy(settings((s) => (s.sweep = { alpha: [0.5, 1], beta: null, tau: [0.1, 0.2] })));
-  assert.deepEqual(swept.map((p) => p.id), ["gcrl-a0.5-b1-t0.1", "gcrl-a0.5-b1-t0.2", "gcrl-a1-b1-t0.1", "gcrl-a1-b1-t0.2", "igpt", "simclr"]);
-  assert.equal(swept[1]!.config.objective.tau, 0.2);
-  assert.equal(swept[1]!.config.objective.alpha, 0.5);
+  assert.deepEqual(swept.map((p) => p.id).slice(1), ["gcrl-a0.5-b1-t0.1", "gcrl-a0.5-b1-t0.2", "gcrl-a1-b1-t0.1", "gcrl-a1-b1-t0.2", "igpt", "simclr"]);
+  assert.equal(swept[2]!.config.objective.tau, 0.2);
+  assert.equal(swept[2]!.config.objective.alpha, 0.5);
 });
 
 let report: StudyReport;
@@ -76,7 +79,7 @@ test("a study interrupted in its second run continues where it stopped", { timeo
     signal: controller.signal,
     log: (l) => {
       lines.push(l);
-      if (l.startsWith("[2/3 igpt] training")) controller.abort();
+      if (l.startsWith("[3/4 igpt] training")) controller.abort();
     },
   });
   assert.equal(first.status, "interrupted");
@@ -88,12 +91,14 @@ test("a study interrupted in its second run continues where it stopped", { timeo
   const second = await runStudy(settings(), { out, log: (l) => again.push(l) });
   assert.equal(second.status, "completed");
   report = second.report!;
-  assert.ok(again.some((l) => /continuing \(1 of 3 runs done\)/.test(l)), again.join("\n"));
-  assert.ok(again.some((l) => l.startsWith("[2/3 igpt] resuming")), "igpt resumes from its checkpoint");
-  assert.ok(!again.some((l) => l.startsWith("[1/3 gcrl] training") || l.startsWith("[1/3 gcrl] evaluating")), "gcrl is neither retrained nor re-evaluated");
+  assert.ok(again.some((l) => /continuing \(2 of 4 runs done\)/.test(l)), again.join("\n"));
+  assert.ok(again.some((l) => l.startsWith("[3/4 igpt] resuming")), "igpt resumes from its checkpoint");
+  assert.ok(!again.some((l) => l.startsWith("[2/4 gcrl] training") || l.startsWith("[2/4 gcrl] evaluating")), "gcrl is neither retrained nor re-evaluated");
+  assert.ok(!again.some((l) => l.startsWith("[1/4 background]")), "the background run is not trained again");
+  assert.ok(lines.some((l) => /\[2\/4 gcrl\] .*likelihood ratio \(background .*runs\/background\)/.test(l)), "gcrl's evaluation used the background run");
   assert.equal(statSync(join(out, "runs", "gcrl", "model.safetensors")).mtimeMs, gcrlWeights);
   const state = JSON.parse(readFileSync(join(out, "study-state.json"), "utf8")) as { runs: Record<string, { steps: number }> };
-  for (const id of ["gcrl", "igpt", "simclr"]) assert.equal(state.runs[id]!.steps, 3, `${id} trained its full budget`);
+  for (const id of ["background", "gcrl", "igpt", "simclr"]) assert.equal(state.runs[id]!.steps, 3, `${id} trained its full budget`);
 });
 
 test("every table cell is a finite number or an n/a with its reason; report files reference existing images", () => {
@@ -106,7 +111,7 @@ test("every table cell is a finite number or an n/a with its reason; report file
     }
   }
   const simclr = report.rows[2]!;
-  for (const col of ["bitsPerDim", "fid", "auroc:nll", "auroc:typicality", "auroc:complexity"]) assert.match(simclr.na[col] ?? "", /simclr/);
+  for (const col of ["bitsPerDim", "fid", "auroc:nll", "auroc:typicality", "auroc:complexity", "auroc:likelihood-ratio"]) assert.match(simclr.na[col] ?? "", /simclr/);
   for (const r of report.rows.slice(0, 2)) assert.deepEqual(r.na, {}, `${r.id} has every number`);
   for (const f of ["study.json", "study.md", "study.html"]) assert.ok(existsSync(join(out, f)), `${f} missing`);
   const md = readFileSync(join(out, "study.md"), "utf8");
@@ -115,6 +120,7 @@ test("every table cell is a finite number or an n/a with its reason; report file
   for (const p of images) assert.ok(existsSync(join(out, p)), `study image ${p} does not exist`);
   assert.match(md, /84\.2%/, "the raw-pixel reference point is listed");
   assert.match(md, /not measured here/);
+  assert.match(md, /Background model of the likelihood-ratio score: `runs\/background`.*data.perturb 0.2/);
 });
 
 test("study.html opens in headless Chromium with every image loaded and no console error", { timeout: 120_000 }, async (t) => {
