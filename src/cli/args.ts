@@ -2,6 +2,7 @@
 // both the parser (node's util.parseArgs, strict: unknown options are errors) and the --help text,
 // so every option is listed with its default.
 import { parseArgs } from "node:util";
+import { expectedErrorMessage } from "../util/input-error.ts";
 
 export interface OptionSpec {
   type: "string" | "boolean";
@@ -87,16 +88,28 @@ export function intOption(name: string, value: string, min: number, max = Number
   return n;
 }
 
-/** Runs a command body, turning UsageErrors into a message and exit code 2. */
+/** True when GCRL_DEBUG is set (to anything but "" or "0"): expected errors show their stack trace too. */
+export function debugEnabled(): boolean {
+  const v = process.env.GCRL_DEBUG;
+  return v !== undefined && v !== "" && v !== "0";
+}
+
+/**
+ * Runs a command body. A UsageError prints its message with a pointer to --help; an expected
+ * condition (an InputError such as RunFolderError, DatasetError, SafetensorsError, FileError, or a
+ * bare file-system error, src/util/input-error.ts) prints one line naming the file or key. Both
+ * exit 2, with the stack trace only under GCRL_DEBUG=1. Anything else is a bug and is rethrown (main
+ * prints its stack, exit 1).
+ */
 export async function runCommand(command: string, body: () => Promise<number | void>): Promise<number> {
   try {
     return (await body()) ?? 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`gcrl ${command}: ${err.message}\nRun \`gcrl ${command} --help\` for the options.`);
-      return 2;
-    }
-    throw err;
+    const message = err instanceof UsageError ? `${err.message}\nRun \`gcrl ${command} --help\` for the options.` : expectedErrorMessage(err);
+    if (message === null) throw err;
+    console.error(`gcrl ${command}: ${message}`);
+    if (debugEnabled() && err instanceof Error && err.stack !== undefined) console.error(err.stack);
+    return 2;
   }
 }
 

@@ -3,6 +3,7 @@
 import { loadRun, type LoadedRun } from "../train/load-run.ts";
 import type { SampleOptions } from "../eval/sampling.ts";
 import { intOption, UsageError, type OptionTable } from "./args.ts";
+import { deviceOption } from "./device-option.ts";
 
 export const SAMPLING_OPTIONS = {
   temperature: { type: "string", default: "1", value: "T", help: "sampling temperature > 0: logits / T (< 1 sharper, > 1 more varied)" },
@@ -33,17 +34,13 @@ export function parseSampling(values: SamplingValues, k: number): Required<Pick<
 }
 
 /**
- * loadRun with the errors a user can fix turned into UsageErrors (missing folder, no weights yet),
- * refusing runs whose decoder was never trained (objective mode simclr).
+ * loadRun after checking --device, refusing runs whose decoder was never trained (objective mode
+ * simclr). A missing, corrupt or inconsistent run file is loadRun's InputError naming the file
+ * (one line, exit 2 through runCommand).
  */
 export function loadSamplingRun(dir: string | undefined, device: string): LoadedRun {
   if (dir === undefined) throw new UsageError("--run DIR is required (a run folder written by `gcrl train`)");
-  let run: LoadedRun;
-  try {
-    run = loadRun(dir, { device });
-  } catch (err) {
-    throw new UsageError(`--run ${dir}: ${(err as Error).message}`);
-  }
+  const run = loadRun(dir, { device: deviceOption(device) });
   if (run.config.objective.mode === "simclr") {
     run.model.dispose();
     run.palette.dispose();

@@ -6,7 +6,7 @@
 // Config keys are set with their path (`--model.d 256`); --data, --mode, --steps, … are the
 // validator's shortcuts (CONFIG_FLAG_SHORTCUTS). SIGINT/SIGTERM: the step in flight finishes, a
 // checkpoint is saved, exit 130 (SIGINT) or 143 (SIGTERM); a second signal exits at once. A NaN/Inf
-// loss exits 1; usage and config errors exit 2.
+// loss exits 1; usage and config errors, and unusable data, files or folders, exit 2 (one line).
 import { basename } from "node:path";
 import { RUN_DEFAULTS, type RunConfig } from "../train/run-config.ts";
 import {
@@ -35,7 +35,8 @@ model.safetensors, checkpoint.safetensors + checkpoint.json, metrics.jsonl, trai
 Any config key can be set with its path: --model.d 256 --optim.lr 1e-3 --train.batchSize 64.
 --steps, --epochs and --minutes replace the whole budget (the limits not given become null); the run
 stops at the first limit reached. Ctrl-C (SIGINT) or SIGTERM finishes the step, saves a checkpoint
-and exits 130 / 143; continue with --resume. A NaN/Inf loss exits 1, a bad config 2.`;
+and exits 130 / 143; continue with --resume. A NaN/Inf loss exits 1; a bad config, unusable data or
+files, or a full disk exit 2 with one line naming the key or file.`;
 
 /** runs/<mode>-<dataset>-<YYYYMMDD-HHMMSS> (local time). */
 export function defaultRunFolder(config: RunConfig, now = new Date(), prefix: string = config.objective.mode): string {
@@ -99,14 +100,24 @@ export async function run(argv: string[]): Promise<number> {
     let knnTrainImages = 5000;
     // Loaded lazily: the trainer pulls in libtorch, which --help does not need.
     const { readRunConfigFile, NonFiniteLossError } = await import("../train/trainer.ts");
-    const { RunFolderError } = await import("../train/run-folder.ts");
-    const { DatasetError } = await import("../data/datasets/index.ts");
+    const { PaletteFitError } = await import("../data/palette.ts");
+    const { deviceOption } = await import("./device-option.ts");
+    // Other expected errors (RunFolderError, DatasetError, FileError, … : InputErrors) are one line
+    // and exit 2 through runCommand.
     const report = (err: unknown): number | null => {
-      if (err instanceof RunConfigError || err instanceof RunFolderError) {
+      if (err instanceof RunConfigError) {
         console.error(`gcrl train: ${err.message}`);
         return 2;
       }
-      if (err instanceof NonFiniteLossError || err instanceof DatasetError) {
+      if (err instanceof PaletteFitError) {
+        console.error(
+          `gcrl train: palette.k: the training images have only ${err.distinct} distinct ${err.channels === 1 ? "gray levels" : "colours"} ` +
+            `(in ${err.sampledPixels} sampled pixels), fewer than the K = ${err.k} colours asked for; set --palette.k ${err.distinct} or lower` +
+            (err.subsampled ? ` (or sample more pixels: --palette.samplePixels)` : ""),
+        );
+        return 2;
+      }
+      if (err instanceof NonFiniteLossError) {
         console.error(`gcrl train: ${err.message}`);
         return 1;
       }
@@ -126,7 +137,7 @@ export async function run(argv: string[]): Promise<number> {
       const base = resumeDir !== undefined ? readRunConfigFile(resumeDir).config : values.config !== undefined ? loadRunConfigFile(values.config) : RUN_DEFAULTS;
       config = Object.keys(flags).length > 0 ? applyOverrides(base, flags) : base;
       out = resumeDir ?? values.out ?? defaultRunFolder(config);
-      device = values.device ?? "cpu";
+      device = deviceOption(values.device ?? "cpu"); // CUDA on a CPU-only build: refused before the run folder is made
       knnTrainImages = intOption("knn-train-images", values["knn-train-images"] ?? "5000", 1);
     } catch (err) {
       const code = report(err);

@@ -11,6 +11,7 @@
 // palette-nearest.ts (float64 squared distance, ties to the lower index).
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic-file.ts";
+import { describeSystemError, FileError, InputError } from "../util/input-error.ts";
 import { Tensor, tensor, empty, keep, stack, tidy } from "../torch/index.ts";
 import { Rng } from "./rng.ts";
 import { MAX_PALETTE_SIZE, colorTable, grayTable } from "./palette-nearest.ts";
@@ -60,8 +61,31 @@ export interface PaletteJson {
   fit: PaletteFitInfo | null;
 }
 
+/**
+ * The images have fewer distinct colours than the k asked for (a small or flat set, e.g. a folder of
+ * two-colour icons with the RGB default k = 512): an InputError (one line, exit 2 on the command line).
+ */
+export class PaletteFitError extends InputError {
+  override name = "PaletteFitError";
+
+  constructor(
+    readonly k: number,
+    /** Distinct colours (gray levels) among the sampled pixels. */
+    readonly distinct: number,
+    readonly sampledPixels: number,
+    readonly channels: number,
+    /** True when not every pixel was sampled (sampling more could find more colours). */
+    readonly subsampled: boolean,
+  ) {
+    super(
+      `PaletteQuantizer.fit: k = ${k} but the ${sampledPixels} sampled pixels have only ${distinct} distinct ${channels === 1 ? "gray levels" : "colors"}; ` +
+        `use k <= ${distinct}` + (subsampled ? ` or sample more pixels (samplePixels)` : ""),
+    );
+  }
+}
+
 /** A palette file or JSON value that cannot be used; the message names the source and the problem. */
-export class PaletteFormatError extends Error {
+export class PaletteFormatError extends InputError {
   constructor(
     readonly source: string,
     readonly problem: string,
@@ -114,12 +138,7 @@ export class PaletteQuantizer {
     const sampled = pixels.length / c;
     const points = distinctValues(pixels, c);
     const distinct = points.weights.length;
-    if (opts.k > distinct) {
-      throw new RangeError(
-        `PaletteQuantizer.fit: k = ${opts.k} but the ${sampled} sampled pixels have only ${distinct} distinct ${c === 1 ? "gray levels" : "colors"}; ` +
-          `use k <= ${distinct}` + (sampled < n * h * w ? ` or sample more pixels (samplePixels)` : ""),
-      );
-    }
+    if (opts.k > distinct) throw new PaletteFitError(opts.k, distinct, sampled, c, sampled < n * h * w);
     const result = lloyd(points, kMeansPlusPlus(points, opts.k, rng), opts);
     return new PaletteQuantizer(sortByLuminance(result.centroids, c), {
       seed: opts.seed,
@@ -225,6 +244,7 @@ export class PaletteQuantizer {
     try {
       writeFileAtomic(path, formatJson(this.toJSON()));
     } catch (err) {
+      if (err instanceof FileError) throw err; // names the file and the reason (full disk, …)
       throw new Error(`cannot write palette file ${path}: ${(err as Error).message}`);
     }
   }
@@ -234,7 +254,7 @@ export class PaletteQuantizer {
     try {
       text = readFileSync(path, "utf8");
     } catch (err) {
-      throw new PaletteFormatError(path, `cannot read it: ${(err as Error).message}`);
+      throw new PaletteFormatError(path, `cannot read it: ${describeSystemError(err)}`); // "no such file or folder", …
     }
     let value: unknown;
     try {

@@ -26,6 +26,7 @@ import {
   saveSafetensors, setRngState, tensor, tidy,
 } from "../torch/index.ts";
 import { writeFileAtomic } from "../util/atomic-file.ts";
+import { InputError } from "../util/input-error.ts";
 import { Rng } from "../data/rng.ts";
 import type { ImageSet } from "../data/image-set.ts";
 
@@ -89,8 +90,8 @@ export const FID_NET_FILES = Object.freeze({ weights: "fid-net.safetensors", inf
 const FORMAT = "gcrl.fid-net";
 const VERSION = 1;
 
-/** A problem with a fid-net folder or its files (missing, corrupt, wrong format). */
-export class FidNetError extends Error {
+/** A problem with a fid-net folder or its files (missing, corrupt, wrong format); an InputError (one line, exit 2). */
+export class FidNetError extends InputError {
   override name = "FidNetError";
 }
 

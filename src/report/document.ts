@@ -6,9 +6,10 @@
 // Markdown is GitHub-flavoured (tables; "images" side by side as a one-row table of images). HTML is
 // one self-contained HTML5 file: inline CSS, no scripts, no external URLs (a Content-Security-Policy
 // allows only same-folder/file images and the inline style), images by relative path.
-import { existsSync, mkdirSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic-file.ts";
+import { makeFolder } from "../util/input-error.ts";
 import { type Inline, checkLinkUrl, escapeLineStarts, escapeMarkdownText, inlineLinks, inlineToHtml, inlineToMarkdown, parseInline } from "./inline-markup.ts";
 import { escapeXml } from "./xml-escape.ts";
 
@@ -311,13 +312,9 @@ export function writeReport(dir: string, baseName: string, doc: ReportDocument):
   if (missing.length > 0) {
     throw new Error(`writeReport: ${missing.length} image${missing.length === 1 ? "" : "s"} of the report do${missing.length === 1 ? "es" : ""} not exist under ${dir}: ${missing.join(", ")}`);
   }
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir);
   const paths = { markdown: join(dir, `${baseName}.md`), html: join(dir, `${baseName}.html`) };
-  try {
-    writeFileAtomic(paths.markdown, markdown);
-    writeFileAtomic(paths.html, html);
-  } catch (err) {
-    throw new Error(`writeReport: cannot write ${baseName}.md/.html in ${dir}: ${(err as Error).message}`);
-  }
+  writeFileAtomic(paths.markdown, markdown); // a failed write is a FileError naming the file
+  writeFileAtomic(paths.html, html);
   return paths;
 }

@@ -1,7 +1,7 @@
 // PNG files from raw pixels (encoded by sharp), written atomically (temporary file + rename).
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { writeFileAtomic } from "../util/atomic-file.ts";
+import { makeFolder } from "../util/input-error.ts";
 import sharp from "sharp";
 
 export interface RawImage {
@@ -21,13 +21,12 @@ export async function encodePng(image: RawImage): Promise<Buffer> {
   return sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } }).png().toBuffer();
 }
 
-/** Writes a PNG atomically; creates the directory if needed. */
+/**
+ * Writes a PNG atomically; creates the directory if needed. A folder that cannot be created or a
+ * failed write (full disk, no permission) is a FileError naming the path.
+ */
 export async function writePng(path: string, image: RawImage): Promise<void> {
   const png = await encodePng(image);
-  mkdirSync(dirname(path), { recursive: true });
-  try {
-    writeFileAtomic(path, png);
-  } catch (err) {
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
-  }
+  makeFolder(dirname(path));
+  writeFileAtomic(path, png);
 }

@@ -1,9 +1,9 @@
 // SVG files and their PNG renderings (sharp/librsvg), both written atomically (temporary file +
 // rename) so a report never links a half-written picture. Malformed SVG is an error, not a blank PNG.
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import sharp from "sharp";
 import { writeFileAtomic } from "../util/atomic-file.ts";
+import { makeFolder } from "../util/input-error.ts";
 
 export interface SvgPngOptions {
   /** Pixel scale relative to the SVG's width/height (default 1; 2 for sharp text on high-DPI screens). */
@@ -26,21 +26,13 @@ export async function renderSvgPng(svg: string, options: SvgPngOptions = {}): Pr
 /** Renders `svg` and writes it as a PNG at `path` (directories created as needed). */
 export async function writeSvgPng(path: string, svg: string, options: SvgPngOptions = {}): Promise<void> {
   const png = await renderSvgPng(svg, options);
-  mkdirSync(dirname(path), { recursive: true });
-  try {
-    writeFileAtomic(path, png);
-  } catch (err) {
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
-  }
+  makeFolder(dirname(path));
+  writeFileAtomic(path, png); // a failed write is a FileError naming the path
 }
 
 /** Writes the SVG text itself at `path` (UTF-8, directories created as needed). */
 export function writeSvg(path: string, svg: string): void {
   if (typeof svg !== "string" || !/<svg[\s>]/.test(svg)) throw new TypeError("writeSvg: expected an SVG document string (with an <svg> element)");
-  mkdirSync(dirname(path), { recursive: true });
-  try {
-    writeFileAtomic(path, svg);
-  } catch (err) {
-    throw new Error(`cannot write ${path}: ${(err as Error).message}`);
-  }
+  makeFolder(dirname(path));
+  writeFileAtomic(path, svg); // a failed write is a FileError naming the path
 }

@@ -11,6 +11,7 @@
 // file in the same directory, fsync, then rename).
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { writeFileAtomic, writeFully } from "../util/atomic-file.ts";
+import { describeSystemError, FileError, InputError } from "../util/input-error.ts";
 import { endianness } from "node:os";
 import { Tensor } from "./tensor.ts";
 import { tensor } from "./create.ts";
@@ -66,8 +67,8 @@ export interface LoadSafetensorsOptions {
 
 export type TensorCollection = Map<string, Tensor> | Record<string, Tensor>;
 
-/** A malformed safetensors file (or buffer), or a write that could not be completed. */
-export class SafetensorsError extends Error {
+/** A malformed safetensors file (or buffer), or a write that could not be completed (an InputError: one line, exit 2 on the command line). */
+export class SafetensorsError extends InputError {
   constructor(
     /** The file path, or a label such as "<buffer>". */
     readonly file: string,
@@ -438,6 +439,7 @@ export function saveSafetensors(path: string, tensors: TensorCollection, metadat
     });
   } catch (err) {
     if (err instanceof SafetensorsError) throw err;
-    throw new SafetensorsError(path, (err as Error).message, "write");
+    // A FileError (full disk, missing folder) is told in plain words: "cannot write safetensors file X: no space left on device (…)".
+    throw new SafetensorsError(path, err instanceof FileError ? describeSystemError(err.cause) : (err as Error).message, "write");
   }
 }

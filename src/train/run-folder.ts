@@ -1,8 +1,9 @@
 // A run folder (runs/<name>/): the files a training run writes, atomic writes, the metrics file
 // and the log. See docs/training.md, "Run folder".
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic-file.ts";
+import { InputError, makeFolder, withFile } from "../util/input-error.ts";
 
 export { writeFileAtomic };
 
@@ -24,7 +25,8 @@ export const RUN_FILES = Object.freeze({
   log: "train.log",
 });
 
-export class RunFolderError extends Error {
+/** A run folder or one of its files that cannot be used (an InputError: one line, exit 2 on the command line). */
+export class RunFolderError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = "RunFolderError";
@@ -54,7 +56,7 @@ export function createRunFolder(dir: string): void {
     }
     return;
   }
-  mkdirSync(dir, { recursive: true });
+  makeFolder(dir); // "DIR: cannot create the folder: …" (a path under a file, no permission, full disk)
 }
 
 /** Throws unless `dir` is a run folder (has config.json). */
@@ -84,18 +86,28 @@ export function removeStaleTemporaries(dir: string): string[] {
 /** One line of metrics.jsonl: a training record or an evaluation record (see docs/training.md). */
 export type MetricsRecord = { kind: "train" | "eval"; step: number } & Record<string, number | string | null>;
 
-/** Appends one JSON line per record; each append is one write() (flushed to the OS). */
+/**
+ * Appends one JSON line per record; each append is one write() (flushed to the OS). A failed write
+ * (full disk) is a FileError naming the file — Node's own message names none.
+ */
 export function appendMetrics(path: string, record: MetricsRecord): void {
-  appendFileSync(path, `${JSON.stringify(record)}\n`);
+  withFile(path, "write", () => appendFileSync(path, `${JSON.stringify(record)}\n`));
+}
+
+/** Where readMetrics reports the lines it skips: stderr, "gcrl: warning: …". */
+function warnOnStderr(message: string): void {
+  process.stderr.write(`gcrl: warning: ${message}\n`);
 }
 
 /**
  * The records of a metrics file in order ([] when there is none). A torn last line (a crash
- * mid-write) is skipped; a malformed line elsewhere is an error naming the line.
+ * mid-write) is skipped silently; a malformed line elsewhere (a damaged or hand-edited file) is
+ * skipped with a warning naming the line, so that resume, sample and eval still work when the
+ * weights and checkpoint are fine (a resume rewrites the file without it).
  */
-export function readMetrics(path: string): MetricsRecord[] {
+export function readMetrics(path: string, warn: (message: string) => void = warnOnStderr): MetricsRecord[] {
   if (!existsSync(path)) return [];
-  const lines = readFileSync(path, "utf8").split("\n");
+  const lines = withFile(path, "read", () => readFileSync(path, "utf8")).split("\n");
   const out: MetricsRecord[] = [];
   lines.forEach((line, i) => {
     if (line.trim() === "") return;
@@ -104,10 +116,12 @@ export function readMetrics(path: string): MetricsRecord[] {
       value = JSON.parse(line);
     } catch {
       if (i >= lines.length - 2) return; // the last line, possibly torn
-      throw new RunFolderError(`${path}:${i + 1}: not a JSON line`);
+      warn(`${path}:${i + 1}: not a JSON line; skipped`);
+      return;
     }
     if (typeof value !== "object" || value === null || typeof (value as { step?: unknown }).step !== "number") {
-      throw new RunFolderError(`${path}:${i + 1}: expected an object with a numeric "step"`);
+      warn(`${path}:${i + 1}: expected an object with a numeric "step"; skipped`);
+      return;
     }
     out.push(value as MetricsRecord);
   });
@@ -129,7 +143,7 @@ export function truncateMetrics(path: string, step: number): number {
   return dropped;
 }
 
-/** Appends a line to train.log. */
+/** Appends a line to train.log; a failed write (full disk) is a FileError naming the file. */
 export function appendLog(path: string, line: string): void {
-  appendFileSync(path, `${line}\n`);
+  withFile(path, "write", () => appendFileSync(path, `${line}\n`));
 }

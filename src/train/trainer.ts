@@ -23,6 +23,7 @@ import { pairAugment } from "../data/augment/index.ts";
 import { hybridLoss, natsToBitsPerDim } from "./objectives.ts";
 import type { RunConfig } from "./run-config.ts";
 import { resolveRunConfig } from "./run-config-validate.ts";
+import { resolveStoredRunConfig } from "./run-file-check.ts";
 import { planBudget, calibrationSteps, estimateScheduleSteps } from "./budget.ts";
 import { Evaluator, KNN_TRAIN_IMAGES } from "./evaluate.ts";
 import { KNN_DEFAULTS } from "./knn.ts";
@@ -161,7 +162,7 @@ export function readRunConfigFile(dir: string): RunConfigFile {
   }
   if (value?.format !== RUN_FORMAT) throw new RunFolderError(`${path}: format is ${JSON.stringify(value?.format)}, expected "${RUN_FORMAT}"`);
   if (value.version !== RUN_VERSION) throw new RunFolderError(`${path}: version ${JSON.stringify(value.version)} is not supported (this gcrl reads version ${RUN_VERSION})`);
-  value.config = resolveRunConfig(value.config, path);
+  value.config = resolveStoredRunConfig(value, path); // sections that disagree (an edited model.d) are a RunFolderError
   return value;
 }
 

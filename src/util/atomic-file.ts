@@ -5,6 +5,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
+import { FileError, isSystemError } from "./input-error.ts";
 
 /** Writes all of `bytes` at the file position (writeSync may write less than asked). */
 export function writeFully(fd: number, bytes: Uint8Array): void {
@@ -14,8 +15,10 @@ export function writeFully(fd: number, bytes: Uint8Array): void {
 
 /**
  * Writes `path` atomically. `contents` is a string (UTF-8), bytes, or a function that writes the
- * contents to the open file descriptor (for large files written piece by piece). Errors are
- * rethrown as they are (callers add the file's role to the message); the temporary file is removed.
+ * contents to the open file descriptor (for large files written piece by piece). A file-system error
+ * (full disk, no permission, missing folder) becomes a FileError naming `path` — Node's own message
+ * for a failed write ("ENOSPC: no space left on device, write") names no file; other errors from
+ * `contents` pass through. The temporary file is removed.
  */
 export function writeFileAtomic(path: string, contents: string | Uint8Array | ((fd: number) => void)): void {
   const dir = dirname(path);
@@ -36,7 +39,7 @@ export function writeFileAtomic(path: string, contents: string | Uint8Array | ((
     } catch {
       // never created, or already renamed
     }
-    throw err;
+    throw isSystemError(err) ? new FileError(path, "write", err) : err;
   }
   try {
     const dfd = openSync(dir, "r");

@@ -102,7 +102,7 @@ describe("gcrl sample", () => {
     assert.match(simclr.err, /trained in simclr mode .* decoder was never trained/);
     const missing = await capture(sampleCommand, ["--run", join(tmp.dir, "nothing"), "--out", out]);
     assert.equal(missing.code, 2);
-    assert.match(missing.err, /--run .*nothing: /);
+    assert.match(missing.err, /^gcrl sample: .*nothing: no such run folder$/);
     assert.match((await capture(sampleCommand, ["--out", out])).err, /--run DIR is required/);
     const cases: [string[], RegExp][] = [
       [["--temperature", "0"], /--temperature: expected a number > 0, got '0'/],

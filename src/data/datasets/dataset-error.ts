@@ -1,8 +1,10 @@
 // DatasetError: a dataset file or folder that cannot be read, with the path and what is wrong,
 // e.g. "/data/train-images-idx3-ubyte.gz: wrong magic number 0x00000801, expected 0x00000803 ...".
+// An InputError: the command line prints it as one line and exits 2.
 import { readFileSync, statSync } from "node:fs";
+import { InputError } from "../../util/input-error.ts";
 
-export class DatasetError extends Error {
+export class DatasetError extends InputError {
   override readonly name = "DatasetError";
   /** The file or folder at fault (the dataset's name when no file is involved). */
   readonly path: string;

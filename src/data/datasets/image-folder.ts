@@ -64,7 +64,8 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions =
       throw new DatasetError(
         dir,
         `images of different sizes: ${files[0]!.path} is ${first.width}×${first.height} and ${files[other]!.path} is ${h.width}×${h.height} ` +
-          `(width×height); give a size (e.g. --size 32,32) to resize and centre-crop them all`,
+          `(width×height); resize them to one size first (e.g. ImageMagick: mogrify -resize 32x32^ -gravity center -extent 32x32 *.png), ` +
+          `or load the folder with a size [H, W] (loadDataset's size option), which resizes and centre-crops them all`,
       );
     }
     [height, width] = [first.height, first.width];
