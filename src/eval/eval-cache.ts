@@ -24,6 +24,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor, loadSafetensors, readSafetensorsHeader, saveSafetensors, tensor, tidy } from "../torch/index.ts";
 import { RUN_FILES } from "../train/run-folder.ts";
+import { FileError, describeSystemError } from "../util/input-error.ts";
 
 export const EVAL_CACHE_FORMAT = "gcrl.eval-cache";
 export const EVAL_CACHE_VERSION = "1";
@@ -207,7 +208,8 @@ export class EvalCache {
         saveSafetensors(file, { value: cpu }, { format: EVAL_CACHE_FORMAT, version: EVAL_CACHE_VERSION, fingerprint: this.fingerprint, key: keyJson(key) });
       });
     } catch (err) {
-      this.#warn(`cannot write eval cache ${file} (${(err as Error).message}); continuing without it`);
+      const reason = err instanceof FileError ? describeSystemError(err.cause) : (err as Error).message;
+      this.#warn(`cannot write eval cache ${file} (${reason}); continuing without it`);
     }
   }
 }

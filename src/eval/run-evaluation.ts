@@ -14,6 +14,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Tensor, cat, keep, tidy } from "../torch/index.ts";
 import { loadRun, type LoadedRun } from "../train/load-run.ts";
+import { InputError } from "../util/input-error.ts";
 import { loadDataset, type DatasetSpec, type DatasetSplit } from "../data/datasets/index.ts";
 import { contentFingerprint, disposeSet, imageShape, setSize, type ImageSet } from "../data/image-set.ts";
 import { knnAccuracy } from "../train/knn.ts";
@@ -209,7 +210,7 @@ export class RunEvaluation {
     if (layer !== "auto" && !(Number.isInteger(layer) && layer >= 1 && layer <= layers)) {
       run.model.dispose();
       run.palette.dispose();
-      throw new RangeError(`representation layer must be "auto" or an integer in [1, ${layers}] for this model, got ${JSON.stringify(layer)}`);
+      throw new InputError(`--layer ${JSON.stringify(layer)}: representation layer must be "auto" or an integer in [1, ${layers}] for this model`);
     }
     return new RunEvaluation(run, resolved, log);
   }
@@ -404,7 +405,7 @@ export class RunEvaluation {
     if (problem !== null) {
       run.model.dispose();
       run.palette.dispose();
-      throw new Error(`--background ${dir}: ${problem}`);
+      throw new InputError(`--background ${dir}: ${problem}`);
     }
     this.#background = { run, cache: new EvalCache(run.dir, weightsFingerprint(run.dir)) };
     return this.#background;

@@ -3,6 +3,7 @@
 // runs finished training and evaluation; a restarted study skips those, resumes a run interrupted
 // mid-training from its checkpoint (its wall-clock budget counts every session), and evaluates what
 // is left. A restart with different settings is refused rather than mixing two studies.
+import { InputError } from "../util/input-error.ts";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { train, type RunResult } from "../train/trainer.ts";
@@ -34,7 +35,10 @@ export interface StudyState {
   runs: Record<string, RunState>;
 }
 
-export class StudyError extends Error {}
+/** A study that cannot start or continue (bad settings, a folder holding another study): one line, exit 2. */
+export class StudyError extends InputError {
+  override name = "StudyError";
+}
 
 export interface StudyOptions {
   out: string;

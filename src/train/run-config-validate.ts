@@ -11,6 +11,7 @@
 // later), the augment sections by resolveWeakConfig / resolveStrongConfig; the rest here. Rules
 // that tie keys together are listed in docs/configs.md ("Checks").
 import { readFileSync } from "node:fs";
+import { InputError } from "../util/input-error.ts";
 import { dirname, join, normalize, resolve as resolvePath } from "node:path";
 import { RUN_DEFAULTS, type RunConfig } from "./run-config.ts";
 import { GENERATIVE_REDUCTIONS } from "./objectives.ts";
@@ -37,7 +38,7 @@ export interface ConfigOption {
 }
 
 /** A config that cannot be used; `problems` lists every problem found, each starting with its key path. */
-export class RunConfigError extends Error {
+export class RunConfigError extends InputError {
   override name = "RunConfigError";
   constructor(
     /** Where the config came from: a file name, "command line", … */

@@ -191,6 +191,11 @@ describe("run files: gcrl eval and gcrl sample", { concurrency: 2 }, () => {
     assertCleanError(await gcrl(["train", "--resume", dir, "--steps", "3"]), "train", /config\.json: its sections disagree: config\.model\.d is 16 but model\.d is 32/);
   });
 
+  test("eval: --layer beyond the model's encoder layers", async () => {
+    const r = await gcrl([...EVAL(runCopy("layer")), "--layer", "5"]);
+    assertCleanError(r, "eval knn", /--layer 5: representation layer must be "auto" or an integer in \[1, 1\] for this model/);
+  });
+
   test("GCRL_DEBUG=1 adds the stack trace, still exit 2", async () => {
     const dir = runCopy("debug", (d) => unlinkSync(join(d, RUN_FILES.model)));
     const r = await gcrl(EVAL(dir), { GCRL_DEBUG: "1" });
