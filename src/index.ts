@@ -10,6 +10,9 @@ export { resolveRunConfig, loadRunConfigFile, applyOverrides, RunConfigError } f
 export { train, readRunConfigFile, NonFiniteLossError, type TrainOptions, type TrainProgress, type RunResult, type RunStatus, type RunConfigFile } from "./train/trainer.ts";
 export { loadRun, type LoadedRun, type LoadRunOptions } from "./train/load-run.ts";
 export { RUN_FILES, RunFolderError, readMetrics, type MetricsRecord } from "./train/run-folder.ts";
+export { acquireRunLock, readRunLock, RunLockError, type RunLock, type LockHolder } from "./train/run-lock.ts";
+export { checkTrainingMemory, MemoryGuardError, type MemoryCheck } from "./train/memory-guard.ts";
+export { estimateTrainingMemory, type MemoryEstimate, type MemoryEstimateInput } from "./train/memory-estimate.ts";
 export type { TrainMetrics, EvalMetrics, BestMetric } from "./train/checkpoint.ts";
 export { knnPredict, knnAccuracy, KNN_DEFAULTS, type KnnOptions } from "./train/knn.ts";
 export { PaletteQuantizer } from "./data/palette.ts";

@@ -21,6 +21,7 @@ const OPTIONS = {
   resume: { type: "string", value: "DIR", help: "continue the run in DIR exactly where its checkpoint left off; only the budget may change" },
   device: { type: "string", default: "cpu", value: "DEVICE", help: "cpu, cuda or cuda:N (bit-exact resume: cpu with train.threads set)" },
   "knn-train-images": { type: "string", default: "5000", value: "N", help: "evaluation: the first N training images are the kNN's labelled neighbours" },
+  force: { type: "boolean", help: "train even when the memory guard estimates more memory than is available" },
 } satisfies OptionTable;
 
 /** The shortcuts (--data, --mode, --steps, …) parsed as plain string options, handed to applyOverrides. */
@@ -36,7 +37,9 @@ Any config key can be set with its path: --model.d 256 --optim.lr 1e-3 --train.b
 --steps, --epochs and --minutes replace the whole budget (the limits not given become null); the run
 stops at the first limit reached. Ctrl-C (SIGINT) or SIGTERM finishes the step, saves a checkpoint
 and exits 130 / 143; continue with --resume. A NaN/Inf loss exits 1; a bad config, unusable data or
-files, or a full disk exit 2 with one line naming the key or file.`;
+files, or a full disk exit 2 with one line naming the key or file; so do a run folder that another
+process writes into (its lock names the pid), a run whose estimated memory exceeds what is available
+(unless --force), and --threads above 4 × the cores.`;
 
 /** runs/<mode>-<dataset>-<YYYYMMDD-HHMMSS> (local time). */
 export function defaultRunFolder(config: RunConfig, now = new Date(), prefix: string = config.objective.mode): string {
@@ -98,6 +101,7 @@ export async function run(argv: string[]): Promise<number> {
     let resumeDir: string | undefined;
     let device = "cpu";
     let knnTrainImages = 5000;
+    let force = false;
     // Loaded lazily: the trainer pulls in libtorch, which --help does not need.
     const { readRunConfigFile, NonFiniteLossError } = await import("../train/trainer.ts");
     const { PaletteFitError } = await import("../data/palette.ts");
@@ -127,7 +131,8 @@ export async function run(argv: string[]): Promise<number> {
       const { flags: configFlags, rest } = extractConfigFlags(argv);
       const parsed = parseOptions(rest, { ...OPTIONS, ...SHORTCUT_OPTIONS });
       if (parsed === null) return 0; // --help was handled above
-      const values = parsed.values as Record<string, string | undefined>;
+      const { force: forceFlag, ...strings } = parsed.values;
+      const values = strings as Record<string, string | undefined>;
       resumeDir = values.resume;
       if (resumeDir !== undefined && values.config !== undefined) throw new UsageError("--config cannot be combined with --resume: a resumed run keeps the config in its config.json");
       if (resumeDir !== undefined && values.out !== undefined && values.out !== resumeDir) throw new UsageError("--out cannot be combined with --resume: the run continues in its own folder");
@@ -139,6 +144,7 @@ export async function run(argv: string[]): Promise<number> {
       out = resumeDir ?? values.out ?? defaultRunFolder(config);
       device = deviceOption(values.device ?? "cpu"); // CUDA on a CPU-only build: refused before the run folder is made
       knnTrainImages = intOption("knn-train-images", values["knn-train-images"] ?? "5000", 1);
+      force = forceFlag;
     } catch (err) {
       const code = report(err);
       if (code === null) throw err;
@@ -146,7 +152,7 @@ export async function run(argv: string[]): Promise<number> {
     }
 
     try {
-      return (await trainUntilSignalled(config, { out, resume: resumeDir !== undefined, device, knnTrainImages, commandLine: ["gcrl", "train", ...argv] })).exitCode;
+      return (await trainUntilSignalled(config, { out, resume: resumeDir !== undefined, device, knnTrainImages, force, commandLine: ["gcrl", "train", ...argv] })).exitCode;
     } catch (err) {
       const code = report(err);
       if (code === null) throw err;

@@ -25,6 +25,9 @@ export const RUN_FILES = Object.freeze({
   log: "train.log",
 });
 
+/** Present only while a process writes into the run: its pid, host, command (src/train/run-lock.ts). */
+export const LOCK_FILE = "lock";
+
 /** A run folder or one of its files that cannot be used (an InputError: one line, exit 2 on the command line). */
 export class RunFolderError extends InputError {
   constructor(message: string) {
@@ -39,13 +42,14 @@ export function formatJson(value: unknown): string {
 }
 
 /**
- * Makes `dir` ready for a new run: creates it, or accepts it when it exists and is empty. A folder
- * with anything in it is refused (a run is never overwritten).
+ * Makes `dir` ready for a new run: creates it, or accepts it when it exists and is empty (but for a
+ * lock, which the caller then tries to take). A folder with anything else in it is refused (a run is
+ * never overwritten).
  */
 export function createRunFolder(dir: string): void {
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new RunFolderError(`${dir} exists and is not a folder; choose another --out`);
-    const entries = readdirSync(dir);
+    const entries = readdirSync(dir).filter((name) => name !== LOCK_FILE);
     if (entries.length > 0) {
       const isRun = entries.includes(RUN_FILES.config);
       throw new RunFolderError(

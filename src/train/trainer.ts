@@ -6,6 +6,9 @@
 //   model     GCRLModel (H, W from the data, K from the palette), manualSeed(train.seed) first
 //   optimizer AdamW, weight decay on decayParameters() only; warmupCosine over the step budget;
 //             gradient clipping by total norm
+//   checks    before anything is written: train.threads against the cores (threads.ts), the
+//             memory guard (memory-guard.ts; options.force skips it), then the run folder's lock
+//             (run-lock.ts), held until the run ends
 //   loop      one tidy per step (batch, loss, backward, clip, step); NaN/Inf stops the run without
 //             saving; metrics every train.logEvery steps; evaluation every train.evalEvery steps and
 //             at the end; checkpoint every train.checkpointEvery steps, at the end and on abort
@@ -36,6 +39,9 @@ import {
   RUN_FILES, RunFolderError, appendMetrics, checkRunFolder, createRunFolder, formatJson,
   removeStaleTemporaries, truncateMetrics, writeFileAtomic, type MetricsRecord,
 } from "./run-folder.ts";
+import { acquireRunLock, type RunLock } from "./run-lock.ts";
+import { checkThreads, threadsWarning } from "./threads.ts";
+import { checkTrainingMemory, describeMemoryCheck, memoryInput, registeredDataSizes, type DataSizes, type MemoryCheck } from "./memory-guard.ts";
 
 export const RUN_FORMAT = "gcrl.run";
 export const RUN_VERSION = 1;
@@ -109,6 +115,11 @@ export interface TrainOptions {
    * keeps the run's value.
    */
   knnTrainImages?: number;
+  /**
+   * Skip the memory guard: train even when the estimated peak memory exceeds what is available
+   * (src/train/memory-guard.ts; `gcrl train --force`).
+   */
+  force?: boolean;
 }
 
 export type RunStatus = "completed" | "interrupted";
@@ -210,14 +221,38 @@ export async function train(config: RunConfig, options: TrainOptions): Promise<R
   return withCpuCache(() => trainRun(config, options));
 }
 
+/** What the checks before a run settle: the config it trains with and, on resume, the run's config.json. */
+interface PreparedRun {
+  config: RunConfig;
+  stored: RunConfigFile | null;
+  /** Training images the kNN evaluation takes as neighbours (at most). */
+  knnWanted: number;
+  /** The memory guard's verdict; null while the data's sizes are unknown (then `memoryAfterLoading`) or on a GPU. */
+  memory: MemoryCheck | null;
+  /** Run the memory guard once the data is loaded (image folders, whose sizes the registry does not know). */
+  memoryAfterLoading: boolean;
+}
+
 async function trainRun(config: RunConfig, options: TrainOptions): Promise<RunResult> {
+  const prepared = prepareRun(config, options);
+  const lock = lockRunFolder(options.out, prepared.stored !== null, options.commandLine);
+  try {
+    return await trainLocked(prepared, options);
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * The checks before anything is written or allocated: the config (on resume: the run's, where only
+ * the budget may differ), train.threads, and the memory guard when the registry knows the data's
+ * sizes. The guard reads host memory, so it is for CPU runs only.
+ */
+function prepareRun(config: RunConfig, options: TrainOptions): PreparedRun {
   const dir = options.out;
-  const resume = options.resume ?? false;
-  const device = options.device ?? "cpu";
-  const command = options.commandLine ? [...options.commandLine] : null;
   let stored: RunConfigFile | null = null;
   config = resolveRunConfig(config, "config");
-  if (resume) {
+  if (options.resume ?? false) {
     stored = readRunConfigFile(dir);
     const changed = configDifferences(stored.config, config);
     if (changed.length > 0) {
@@ -227,9 +262,42 @@ async function trainRun(config: RunConfig, options: TrainOptions): Promise<RunRe
       );
     }
     config = { ...stored.config, budget: { ...config.budget } };
-  } else {
-    createRunFolder(dir);
   }
+  checkThreads(config.train.threads);
+  const knnWanted = stored !== null ? Math.max(1, stored.evaluation.knn.trainImages) : (options.knnTrainImages ?? KNN_TRAIN_IMAGES);
+  if (!(Number.isInteger(knnWanted) && knnWanted >= 1)) throw new RangeError(`knnTrainImages: expected a positive integer, got ${knnWanted}`);
+  const guard = (options.device ?? "cpu") === "cpu";
+  const sizes = guard ? registeredDataSizes(config, knnWanted) : null;
+  const memory = sizes === null ? null : checkTrainingMemory(memoryInput(config, sizes), { force: options.force ?? false });
+  return { config, stored, knnWanted, memory, memoryAfterLoading: guard && sizes === null };
+}
+
+/**
+ * Takes the run folder's lock (src/train/run-lock.ts). A new run's folder must be absent or empty
+ * (but for a stale lock): checked before locking, for the clearer message, and again once locked,
+ * against a second trainer that got there first.
+ */
+function lockRunFolder(dir: string, resume: boolean, commandLine: readonly string[] | undefined): RunLock {
+  if (!resume) createRunFolder(dir);
+  const lock = acquireRunLock(dir, commandLine !== undefined ? commandLine.join(" ") : "train() (library)");
+  if (!resume) {
+    try {
+      createRunFolder(dir);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+  return lock;
+}
+
+/** The run itself, with its folder locked. */
+async function trainLocked(prepared: PreparedRun, options: TrainOptions): Promise<RunResult> {
+  const { config, stored, knnWanted } = prepared;
+  const dir = options.out;
+  const resume = stored !== null;
+  const device = options.device ?? "cpu";
+  const command = options.commandLine ? [...options.commandLine] : null;
 
   const useTty = options.log === undefined && process.stdout.isTTY === true;
   const reporter = new ProgressReporter({
@@ -238,6 +306,8 @@ async function trainRun(config: RunConfig, options: TrainOptions): Promise<RunRe
     tty: useTty ? process.stdout : null,
   });
   if (config.train.threads !== null) setNumThreads(config.train.threads);
+  const threadsLine = threadsWarning(config.train.threads);
+  if (threadsLine !== null) reporter.line(threadsLine);
   const previousPrecision = matmulPrecision();
   const precision = trainingPrecision(config.train.precision, (line) => reporter.line(line));
   setMatmulPrecision(precision);
@@ -257,6 +327,9 @@ async function trainRun(config: RunConfig, options: TrainOptions): Promise<RunRe
     const evalSet: ImageSet | null = config.data.evalImages > 0 ? await loadDataset(spec("test", config.data.evalImages)) : null;
     if (evalSet !== null) owned.push({ dispose: () => disposeSet(evalSet) });
     const [height, width, channels] = imageShape(trainSet);
+    const memory = prepared.memoryAfterLoading
+      ? checkTrainingMemory(memoryInput(config, loadedSizes(trainSet, evalSet, knnWanted)), { force: options.force ?? false })
+      : prepared.memory;
 
     // ---- palette ------------------------------------------------------------------------------
     const palettePath = join(dir, RUN_FILES.palette);
@@ -286,8 +359,6 @@ async function trainRun(config: RunConfig, options: TrainOptions): Promise<RunRe
       strong: mode !== "igpt",
       perturb: config.data.perturb > 0 ? { mu: config.data.perturb, k: palette.k } : null,
     });
-    const knnWanted = stored !== null ? Math.max(1, stored.evaluation.knn.trainImages) : (options.knnTrainImages ?? KNN_TRAIN_IMAGES);
-    if (!(Number.isInteger(knnWanted) && knnWanted >= 1)) throw new RangeError(`knnTrainImages: expected a positive integer, got ${knnWanted}`);
     const knnSet = evalSet !== null && trainSet.labels !== null ? limitSet(trainSet, Math.min(knnWanted, setSize(trainSet))) : null;
     if (knnSet !== null) owned.push({ dispose: () => disposeSet(knnSet) });
     const evaluator = evalSet !== null ? new Evaluator(model, palette, evalSet, knnSet, { mode, batchSize: config.train.batchSize, device }) : null;
@@ -354,6 +425,7 @@ async function trainRun(config: RunConfig, options: TrainOptions): Promise<RunRe
     reporter.line(resume ? `gcrl train: resuming ${dir} at step ${state.step}${checkpointStep === null ? " (no checkpoint yet: from the start)" : ""}` : `gcrl train: ${dir}`);
     reporter.line(`data: ${trainSet.source}: ${setSize(trainSet)} images ${height}×${width}×${channels}; eval: ${evalSet === null ? "none" : `${setSize(evalSet)} images of ${evalSet.source}`}; palette K=${palette.k}${palette.fitInfo ? ` (MSE ${palette.fitInfo.meanSquaredError.toFixed(2)})` : ""}`);
     reporter.line(`model: ${model.describe()}`);
+    if (memory !== null) reporter.line(describeMemoryCheck(memory));
     reporter.line(
       `objective: ${mode} (alpha ${config.objective.alpha}, beta ${config.objective.beta}, tau ${config.objective.tau}); batch ${config.train.batchSize}; ` +
         `AdamW lr ${config.optim.lr} (warm-up ${config.optim.warmupSteps}, cosine to ${config.optim.minLr}), weight decay ${config.optim.weightDecay}, clip ${config.optim.gradClip || "off"}; ` +
@@ -550,6 +622,14 @@ async function trainRun(config: RunConfig, options: TrainOptions): Promise<RunRe
     reporter.finish();
     for (const o of owned.reverse()) o.dispose();
   }
+}
+
+/** The memory guard's data sizes of loaded sets (image folders, whose sizes the registry does not know). */
+function loadedSizes(trainSet: ImageSet, evalSet: ImageSet | null, knnWanted: number): DataSizes {
+  const [height, width, channels] = imageShape(trainSet);
+  const evalImages = evalSet === null ? 0 : setSize(evalSet);
+  const knnImages = evalImages > 0 && trainSet.labels !== null ? Math.min(knnWanted, setSize(trainSet)) : 0;
+  return { height, width, channels: channels === 1 ? 1 : 3, trainImages: setSize(trainSet), evalImages, knnImages };
 }
 
 /**

@@ -1,11 +1,13 @@
 // `gcrl train` as a user runs it (node bin/gcrl.js train …, a real child process): SIGINT saves a
 // checkpoint and exits 130 and --resume --steps finishes the run; a NaN loss exits 1 keeping the
-// last good checkpoint; bad configs exit 2 naming the key; existing runs are not overwritten; a
-// changed config on resume is refused; --help lists every option and config key with its default.
+// last good checkpoint; bad configs exit 2 naming the key (--threads out of range included; more
+// threads than cores warn); existing runs are not overwritten; a changed config on resume is
+// refused; --help lists every option and config key with its default.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readMetrics, RUN_FILES } from "../../src/train/run-folder.ts";
@@ -100,6 +102,8 @@ test("bad configs exit 2 with the key path, before anything is written", async (
     [["--config", unknownKey], /unknown-key\.json: model\.hedas: unknown key; did you mean model\.heads\?/],
     [["--config", wrongType], /wrong-type\.json: train\.batchSize: /],
     [["--config", tinyFile, "--optim.lr", "fast"], /--optim\.lr: expected a number, got 'fast'/],
+    [["--config", tinyFile, "--threads", "0"], /--threads: expected null or an integer >= 1, got 0/],
+    [["--config", tinyFile, "--threads", "1000"], new RegExp(`train\\.threads \\(--threads\\): expected an integer in \\[1, ${4 * availableParallelism()}\\] \\(4 × the ${availableParallelism()} cores .*got 1000`)],
   ];
   for (const [args, message] of cases) {
     const out = join(tmp.dir, "never-written");
@@ -108,6 +112,14 @@ test("bad configs exit 2 with the key path, before anything is written", async (
     assert.match(r.stderr, message);
     assert.equal(existsSync(out), false, "nothing written");
   }
+});
+
+test("more threads than cores: a warning, and the run goes on", async () => {
+  const threads = availableParallelism() + 1;
+  const r = await gcrl(["train", "--config", tinyFile, "--out", join(tmp.dir, "threads"), "--steps", "1", "--threads", String(threads), "--train.evalEvery", "0"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`warning: train\\.threads ${threads} is more than the ${threads - 1} cores .*slower, not faster`));
+  assert.match(r.stdout, new RegExp(`; ${threads} threads, cpu`));
 });
 
 test("an existing run is refused (exit 2); resuming with a changed model is refused, naming the key", async () => {
@@ -126,7 +138,7 @@ test("an existing run is refused (exit 2); resuming with a changed model is refu
 test("--help lists the trainer's options and every config key with its default", async () => {
   const r = await gcrl(["train", "--help"]);
   assert.equal(r.code, 0);
-  for (const flag of ["--config FILE", "--out DIR", "--resume DIR", "--device DEVICE", "--knn-train-images N", "--data NAME", "--mode gcrl|igpt|simclr", "--steps N", "--epochs N", "--minutes X"]) {
+  for (const flag of ["--config FILE", "--out DIR", "--resume DIR", "--device DEVICE", "--knn-train-images N", "--force", "--data NAME", "--mode gcrl|igpt|simclr", "--steps N", "--epochs N", "--minutes X"]) {
     assert.ok(r.stdout.includes(flag), flag);
   }
   for (const o of describeOptions()) {
