@@ -11,6 +11,7 @@ import { join, relative } from "node:path";
 import { mkdirSync, readFileSync } from "node:fs";
 import { Tensor, tidy } from "../torch/index.ts";
 import { formatJson, writeFileAtomic } from "../train/run-folder.ts";
+import { acquireRunLock } from "../train/run-lock.ts";
 import { imageGrid } from "../report/grid.ts";
 import { writePng } from "../report/png.ts";
 import { histogramSvg, lineChartSvg, rocSvg } from "../report/chart-svg.ts";
@@ -183,8 +184,21 @@ export async function writeTrainingCurves(ev: RunEvaluation, dir: string): Promi
   return out;
 }
 
-/** `gcrl eval all`: every stage, eval.json, report.md, report.html and figures in the run folder. */
+/**
+ * `gcrl eval all`: every stage, then eval.json, report.md, report.html and eval/*.png in the run
+ * folder — under the run folder's lock (run-lock.ts), so it never writes into a run that a trainer
+ * or another evaluation is writing; a held lock is refused naming its holder.
+ */
 export async function evaluateAll(ev: RunEvaluation): Promise<EvalReport> {
+  const lock = acquireRunLock(ev.run.dir, "gcrl eval all");
+  try {
+    return await evaluateAllLocked(ev);
+  } finally {
+    lock.release();
+  }
+}
+
+async function evaluateAllLocked(ev: RunEvaluation): Promise<EvalReport> {
   const runDir = ev.run.dir;
   const figDir = join(runDir, "eval");
   mkdirSync(figDir, { recursive: true });

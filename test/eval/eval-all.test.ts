@@ -15,6 +15,7 @@ import { evaluateAll, readEvalReport, type EvalReport } from "../../src/eval/eva
 import type { EvalSettings } from "../../src/eval/eval-settings.ts";
 import { checkHtmlInBrowser, findChromium } from "../../src/report/browser-check.ts";
 import { tempFolder, tinyConfig } from "../train/trainer-fixtures.ts";
+import { acquireRunLock, RunLockError } from "../../src/train/run-lock.ts";
 
 const folder = tempFolder("eval-all");
 after(() => folder.cleanup());
@@ -245,4 +246,19 @@ test("eval all with OOD on an RGB run with K = 512 colours: every OOD score meas
   assert.equal(report.data.ood!.source, report.ood.outDataset);
   assert.match(report.data.ood!.fingerprint, /^[0-9a-f]{16}$/);
   checkReportFiles(dir);
+});
+
+test("eval all refuses a run folder whose lock another writer holds, naming it; read-only stages still run", async () => {
+  const lock = acquireRunLock(gcrlDir, "gcrl train --resume (a test holder)");
+  try {
+    const ev = RunEvaluation.open(gcrlDir, SETTINGS);
+    try {
+      await assert.rejects(evaluateAll(ev), (err: unknown) => err instanceof RunLockError && new RegExp(`pid ${process.pid}`).test(err.message) && /a test holder/.test(err.message));
+      assert.ok(!isNotApplicable(await ev.knn()), "reading (features from the cache) needs no lock");
+    } finally {
+      ev.dispose();
+    }
+  } finally {
+    lock.release();
+  }
 });
