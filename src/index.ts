@@ -14,11 +14,11 @@ export { acquireRunLock, readRunLock, RunLockError, type RunLock, type LockHolde
 export { checkTrainingMemory, MemoryGuardError, type MemoryCheck } from "./train/memory-guard.ts";
 export { estimateTrainingMemory, type MemoryEstimate, type MemoryEstimateInput } from "./train/memory-estimate.ts";
 export type { TrainMetrics, EvalMetrics, BestMetric } from "./train/checkpoint.ts";
-export { knnPredict, knnAccuracy, KNN_DEFAULTS, type KnnOptions } from "./train/knn.ts";
+export { knnPredict, knnAccuracy, KNN_DEFAULTS, type KnnOptions } from "./metrics/knn.ts";
 export { PaletteQuantizer } from "./data/palette.ts";
 // Evaluation (docs/evaluation.md): the whole of `gcrl eval` on a run folder, and its parts.
 export { RunEvaluation, isNotApplicable, OOD_SCORE_INFO, type NotApplicable, type ProbeResult, type KnnResult, type LikelihoodResult, type FidResult, type OodScores, type OodScoreName, type OodScoreResult } from "./eval/run-evaluation.ts";
-export { evaluateAll, readEvalReport, type EvalReport } from "./eval/eval-report.ts";
+export { readEvalReport, type EvalReport } from "./eval/eval-report.ts";
 export { EVAL_DEFAULTS, defaultOodDataset, type EvalSettings } from "./eval/eval-settings.ts";
 export * from "./eval/features.ts";
 export { imageBitsPerDim } from "./eval/likelihood.ts";
@@ -33,14 +33,16 @@ export { oodMetrics, auroc, averagePrecision, fprAtTpr, rocCurve, type OodMetric
 export { typicalityScores, complexityCorrectedScores, maxSoftmaxScores, energyScores, knnDistanceScores } from "./eval/ood-scores.ts";
 export { MahalanobisScorer, ClassConditionalMahalanobis } from "./eval/mahalanobis.ts";
 export { complexityBitsPerDim, type Compressor } from "./eval/complexity.ts";
-// Reports: image grids, PNG, SVG charts, Markdown/HTML documents, the headless-Chromium check.
+// Reports: image grids, PNG, SVG charts, Markdown/HTML documents, plain-text tables.
 export { imageGrid } from "./report/grid.ts";
 export { writePng } from "./report/png.ts";
 export { histogramSvg, rocSvg, lineChartSvg } from "./report/chart-svg.ts";
 export { writeSvgPng } from "./report/svg-png.ts";
 export { toMarkdown, toHtml, writeReport, type Block, type ReportDocument } from "./report/document.ts";
-export { checkHtmlInBrowser, findChromium, type BrowserCheckResult } from "./report/browser-check.ts";
+// `gcrl eval all` (docs/evaluation.md): every stage of a RunEvaluation, then eval.json, report.md/html and figures.
+export { evaluateAll } from "./report/eval-all.ts";
 // The study (docs/study.md): GCRL vs iGPT vs SimCLR with one budget, and sweeps.
-export { runStudy, StudyError, type StudyOptions, type StudyResult, type StudyState } from "./study/study-runner.ts";
+export { runStudy, StudyError, type StudyOptions, type StudyResult } from "./study/study-runner.ts";
+export type { StudyState } from "./study/study-state.ts";
 export { planStudy, parseDuration, STUDY_EVAL_DEFAULTS, STUDY_MODES, type StudySettings, type StudyRunPlan, type StudySweep } from "./study/study-plan.ts";
 export { writeStudyReport, type StudyReport, type StudyRow } from "./study/study-report.ts";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { formatDuration } from "../train/progress.ts";
 import { isNotApplicable } from "../eval/run-evaluation.ts";
 import type { EvalReport } from "../eval/eval-report.ts";
-import { textTable } from "./eval-print.ts";
+import { textTable } from "../report/text-table.ts";
 
 /** What the reference column needs to know about the run's data. */
 export interface DemoSummaryData {

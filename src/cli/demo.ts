@@ -97,7 +97,7 @@ export async function run(argv: string[]): Promise<number> {
 
     console.log(`\ngcrl demo: evaluating (gcrl eval all on subsets: ${JSON.stringify(DEMO_EVAL)})`);
     const { RunEvaluation } = await import("../eval/run-evaluation.ts");
-    const { evaluateAll } = await import("../eval/eval-report.ts");
+    const { evaluateAll } = await import("../report/eval-all.ts");
     const { demoSummary } = await import("./demo-summary.ts");
     const ev = RunEvaluation.open(out, DEMO_EVAL, (line) => console.error(`  ${line}`));
     try {

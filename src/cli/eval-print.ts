@@ -3,16 +3,9 @@
 import { join } from "node:path";
 import { writeSvgPng } from "../report/svg-png.ts";
 import { histogramSvg } from "../report/chart-svg.ts";
-import { evaluateAll, writeOodFigures } from "../eval/eval-report.ts";
+import { evaluateAll, writeOodFigures } from "../report/eval-all.ts";
 import { isNotApplicable, mean, quantiles, type RunEvaluation } from "../eval/run-evaluation.ts";
-
-/** Columns padded to their widest cell; the first column left-aligned, the others right-aligned. */
-export function textTable(header: string[], rows: (string | number | null)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map((c) => (c === null ? "n/a" : String(c))))];
-  const widths = header.map((_, j) => Math.max(...cells.map((r) => (r[j] ?? "").length)));
-  const line = (r: string[]): string => r.map((c, j) => (j === 0 ? c.padEnd(widths[j]!) : c.padStart(widths[j]!))).join("  ").trimEnd();
-  return [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
-}
+import { textTable } from "../report/text-table.ts";
 
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 

@@ -12,7 +12,7 @@
 // (linalg.eigh): no complex parts, no "singular product" retries. Eigenvalues that rounding made
 // slightly negative are clamped to 0, and the result is clamped to ≥ 0 (d² is a squared distance;
 // a set against itself gives 0 up to rounding, never NaN). Everything runs in float64.
-import { Tensor, keep, linalg, noGrad, op, tidy } from "../torch/index.ts";
+import { Tensor, keep, linalg, noGrad, tidy } from "../torch/index.ts";
 
 /** The Gaussian summary of a feature set. Dispose it when done (its tensors are kept). */
 export interface GaussianFit {
@@ -98,7 +98,7 @@ export function frechetDistance(a: GaussianFit, b: GaussianFit): number {
       const rootA = linalg.sqrtmSymmetric(sigmaA); // Σa^{1/2} (D, D)
       const inner = rootA.matmul(sigmaB).matmul(rootA); // Σa^{1/2} Σb Σa^{1/2}, symmetric PSD (D, D)
       const symmetric = inner.add(inner.mT).mul(0.5);
-      const eigenvalues = op("aten::linalg_eigvalsh", symmetric, "L") as Tensor; // (D), no eigenvectors needed
+      const eigenvalues = linalg.eigvalsh(symmetric); // (D), no eigenvectors needed
       const traceRoot = eigenvalues.clamp(0, null).sqrt().sum().item(); // Tr((Σa^{1/2} Σb Σa^{1/2})^{1/2})
       const d2 = meanTerm + traces - 2 * traceRoot;
       if (!Number.isFinite(d2)) throw new RangeError(`frechetDistance: the result is not finite (${d2}); are the covariances finite?`);

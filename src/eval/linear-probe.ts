@@ -30,7 +30,7 @@
 //
 // Classes absent from the training labels (e.g. held out as near-OOD) get weight 0 and bias −∞:
 // the maximum-likelihood limit, probability 0, never predicted.
-import { Tensor, crossEntropy, full, keep, linalg, noGrad, op, tensor, tidy, zeros, LBFGS } from "../torch/index.ts";
+import { Tensor, crossEntropy, full, keep, linalg, noGrad, tensor, tidy, zeros, LBFGS } from "../torch/index.ts";
 import { stratifiedSplit } from "./stratified-split.ts";
 import { InputError } from "../util/input-error.ts";
 
@@ -377,8 +377,8 @@ export function fitLinearProbe(features: Tensor, labels: Tensor, options: ProbeO
         const s = solve(design(xs, yAll), c, chosenL2, maxIterations, tolerance, warm);
         const trainAccuracy = accuracyOf(xs, yAll, s);
         const columns = tensor(present, { dtype: "int64" });
-        const weight = op("aten::index_copy", zeros([d, numClasses], { dtype }), 1, columns, s.weight) as Tensor;
-        const bias = op("aten::index_copy", full([numClasses], -Infinity, { dtype }), 0, columns, s.bias) as Tensor;
+        const weight = zeros([d, numClasses], { dtype }).indexCopy(1, columns, s.weight);
+        const bias = full([numClasses], -Infinity, { dtype }).indexCopy(0, columns, s.bias);
         disposeSolution(s);
         return { probe: new LinearProbe(mean, std, weight, bias), trainAccuracy, loss: s.loss, iterations: s.iterations, converged: s.converged };
       }),

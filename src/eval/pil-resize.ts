@@ -13,9 +13,9 @@
 // to 23 gray levels (28×28 → 299×299, mean 4).
 //
 // The operator is a private ATen one (its name starts with "_"), which gcrl's public `op` refuses
-// because private operators may skip input checks; every input is checked here before the call.
-import { Tensor, tidy } from "../torch/index.ts";
-import { opT } from "../torch/tensor.ts";
+// because private operators may skip input checks; torch's resizeBicubicAntialias checks its inputs
+// before the call, and the checks here keep this function's own messages.
+import { Tensor, resizeBicubicAntialias, tidy } from "../torch/index.ts";
 
 /** Resizes float images (N, C, H, W) to (N, C, height, width) with PIL's bicubic filter. Values are not clamped. */
 export function resizeBicubicPil(images: Tensor, size: readonly [number, number]): Tensor {
@@ -26,5 +26,5 @@ export function resizeBicubicPil(images: Tensor, size: readonly [number, number]
   if (!Array.isArray(size) || size.length !== 2 || !size.every((s) => Number.isInteger(s) && s >= 1 && s <= 16384)) {
     throw new RangeError(`resizeBicubicPil: size must be [height, width] with integers in 1..16384, got ${JSON.stringify(size)}`);
   }
-  return tidy(() => opT("aten::_upsample_bicubic2d_aa", images.contiguous(), [size[0], size[1]], false, null, null));
+  return tidy(() => resizeBicubicAntialias(images, [size[0], size[1]]));
 }

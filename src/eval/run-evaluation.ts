@@ -3,7 +3,7 @@
 // and per-image bits/dim are computed once per (dataset, split, count, layer) and cached under
 // <run>/cache/ (eval-cache.ts), so `gcrl eval ood` after `gcrl eval probe` re-encodes nothing.
 //
-//   discriminative  linear probe (linear-probe.ts) and weighted kNN (train/knn.ts) on r(x)
+//   discriminative  linear probe (linear-probe.ts) and weighted kNN (metrics/knn.ts) on r(x)
 //   likelihood      per-image NLL in bits/dim, palette space (likelihood.ts)
 //   generative      unconditional samples, completions of the top rows, FID / KID (fid.ts, kid.ts)
 //   ood             every score of ood-scores.ts × every metric of ood-metrics.ts
@@ -17,7 +17,7 @@ import { loadRun, type LoadedRun } from "../train/load-run.ts";
 import { InputError } from "../util/input-error.ts";
 import { loadDataset, type DatasetSpec, type DatasetSplit } from "../data/datasets/index.ts";
 import { contentFingerprint, disposeSet, imageShape, setSize, type ImageSet } from "../data/image-set.ts";
-import { knnAccuracy } from "../train/knn.ts";
+import { knnAccuracy } from "../metrics/knn.ts";
 import { EVAL_DEFAULTS, defaultOodDataset, type EvalSettings } from "./eval-settings.ts";
 import { EvalCache, weightsFingerprint, type CacheKey } from "./eval-cache.ts";
 import { passImages } from "./features.ts";

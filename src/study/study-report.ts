@@ -8,12 +8,14 @@
 import { join } from "node:path";
 import { cpus } from "node:os";
 import { readFileSync } from "node:fs";
-import { formatJson, writeFileAtomic } from "../train/run-folder.ts";
+import { writeFileAtomic } from "../util/atomic-file.ts";
+import { formatJson } from "../util/format-json.ts";
 import { writeReport, type Block, type Cell } from "../report/document.ts";
-import { FASHION_MNIST_VS_MNIST_REFERENCES, type EvalReport } from "../eval/eval-report.ts";
+import type { EvalReport } from "../eval/eval-report.ts";
+import { FASHION_MNIST_VS_MNIST_REFERENCES } from "../report/eval-all.ts";
 import { OOD_SCORE_INFO, isNotApplicable, type OodScoreName } from "../eval/run-evaluation.ts";
 import { BACKGROUND_RUN_ID, describeBudget, type StudyRunPlan } from "./study-plan.ts";
-import type { StudyState } from "./study-runner.ts";
+import type { StudyState } from "./study-state.ts";
 
 export const STUDY_FORMAT = "gcrl.study";
 export const STUDY_VERSION = 1;

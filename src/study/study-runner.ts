@@ -7,33 +7,14 @@ import { InputError } from "../util/input-error.ts";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { train, type RunResult } from "../train/trainer.ts";
-import { formatJson, writeFileAtomic } from "../train/run-folder.ts";
+import { writeFileAtomic } from "../util/atomic-file.ts";
+import { formatJson } from "../util/format-json.ts";
 import { RunEvaluation } from "../eval/run-evaluation.ts";
-import { evaluateAll, isCurrentEvalReport, readEvalReport, type EvalReport } from "../eval/eval-report.ts";
+import { isCurrentEvalReport, readEvalReport, type EvalReport } from "../eval/eval-report.ts";
+import { evaluateAll } from "../report/eval-all.ts";
 import { BACKGROUND_RUN_ID, planStudy, studyPlanProblems, withCurrentConfigKeys, type StudyRunPlan, type StudySettings } from "./study-plan.ts";
 import { writeStudyReport, type StudyReport } from "./study-report.ts";
-
-export const STUDY_STATE_FORMAT = "gcrl.study-state";
-export const STUDY_STATE_VERSION = 1;
-
-export interface RunState {
-  trained: boolean;
-  /** Training time of the run over all its sessions (seconds), and its steps. */
-  trainSeconds: number | null;
-  steps: number | null;
-  evaluated: boolean;
-  evalSeconds: number | null;
-}
-
-export interface StudyState {
-  format: typeof STUDY_STATE_FORMAT;
-  version: typeof STUDY_STATE_VERSION;
-  startedAt: string;
-  /** The command lines that ran this study, one per session. */
-  commands: string[][];
-  settings: StudySettings;
-  runs: Record<string, RunState>;
-}
+import { STUDY_STATE_FORMAT, STUDY_STATE_VERSION, type StudyState } from "./study-state.ts";
 
 /** A study that cannot start or continue (bad settings, a folder holding another study): one line, exit 2. */
 export class StudyError extends InputError {

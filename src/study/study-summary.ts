@@ -1,5 +1,5 @@
 // The plain-text table `gcrl study` prints at the end (the same numbers as study.md).
-import { textTable } from "../cli/eval-print.ts";
+import { textTable } from "../report/text-table.ts";
 import { OOD_SCORES, type StudyReport } from "./study-report.ts";
 
 const minutesOf = (seconds: number | null): string | null => (seconds === null ? null : (seconds / 60).toFixed(1));

@@ -220,6 +220,21 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
   return argError("interpolate", "mode", `"nearest" or "bilinear"`, mode);
 }
 
+/**
+ * Antialiased bicubic resize of float (N, C, H, W) images to (N, C, height, width): PyTorch's
+ * interpolate(mode="bicubic", antialias=True, align_corners=False), which reproduces PIL's bicubic
+ * filter (Keys a = −0.5, the kernel stretched when shrinking, cut and renormalised at the borders).
+ * The ATen operator is a private one (`_upsample_bicubic2d_aa`, which may skip input checks), so
+ * every input is checked here first. Values are not clamped.
+ */
+export function resizeBicubicAntialias(x: Tensor, size: [number, number]): Tensor {
+  needs4d("resizeBicubicAntialias", x);
+  if (x.dtype !== "float32" && x.dtype !== "float64") argError("resizeBicubicAntialias", "input", "a float32 or float64 tensor", x);
+  if (x.shape.some((s) => s < 1)) argError("resizeBicubicAntialias", "input", "a non-empty tensor", x);
+  const [height, width] = pair("resizeBicubicAntialias", "size", size, 1);
+  return opT("aten::_upsample_bicubic2d_aa", x.contiguous(), [height, width], false, null, null);
+}
+
 /** One-hot encoding of int64 indices: (...) -> (..., numClasses) int64. */
 export function oneHot(indices: Tensor, numClasses: number): Tensor {
   if (!Number.isInteger(numClasses) || numClasses <= 0) argError("oneHot", "numClasses", "a positive integer", numClasses);

@@ -24,6 +24,13 @@ export function eigh(a: Tensor, uplo: "L" | "U" = "L"): { eigenvalues: Tensor; e
   return { eigenvalues, eigenvectors };
 }
 
+/** Eigenvalues (ascending) of a symmetric matrix, without the eigenvectors: cheaper than eigh. */
+export function eigvalsh(a: Tensor, uplo: "L" | "U" = "L"): Tensor {
+  square("eigvalsh", a);
+  finite("eigvalsh", a);
+  return opT("aten::linalg_eigvalsh", a, uplo);
+}
+
 /**
  * Principal square root of a symmetric positive semi-definite matrix via eigh:
  * V · diag(sqrt(max(λ, 0))) · Vᵀ. Negative eigenvalues from rounding are clamped to 0.

@@ -613,6 +613,13 @@ export class Tensor implements Tracked {
   indexSelect(dim: number, index: Tensor): Tensor {
     return opT("aten::index_select", this, this.normDim(dim, "indexSelect"), index);
   }
+  /**
+   * Out-of-place: a copy of this whose slices index[i] along dim are source's slices i (index int64
+   * (n,), source shaped like this but n along dim); the inverse of indexSelect.
+   */
+  indexCopy(dim: number, index: Tensor, source: Tensor): Tensor {
+    return opT("aten::index_copy", this, this.normDim(dim, "indexCopy"), index, source);
+  }
   /** Advanced indexing with one index tensor per leading dim (null keeps a dim whole). */
   index(indices: (Tensor | null)[]): Tensor {
     return opT("aten::index.Tensor", this, indices);
@@ -690,6 +697,21 @@ export class Tensor implements Tracked {
   }
   clamp_(min?: number | null, max?: number | null): this {
     return this.inPlace("aten::clamp_", min ?? null, max ?? null);
+  }
+  /** this = max(this, min), min a number or a tensor that broadcasts to this. */
+  clampMin_(min: TensorOrScalar): this {
+    return typeof min === "number" ? this.inPlace("aten::clamp_min_", min) : this.inPlace("aten::clamp_min_.Tensor", min);
+  }
+  /** this = min(this, max), max a number or a tensor that broadcasts to this. */
+  clampMax_(max: TensorOrScalar): this {
+    return typeof max === "number" ? this.inPlace("aten::clamp_max_", max) : this.inPlace("aten::clamp_max_.Tensor", max);
+  }
+  /** Rounds half to even, like round(). */
+  round_(): this {
+    return this.inPlace("aten::round_");
+  }
+  abs_(): this {
+    return this.inPlace("aten::abs_");
   }
   /** Fills with uniform draws in [low, high) from the global generator. */
   uniform_(low = 0, high = 1): this {

@@ -15,7 +15,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Tensor, getRngState, loadSafetensors, saveSafetensors, tidy, type OptimizerState, type OptimizerStateJson, type Module } from "../torch/index.ts";
 import type { LoaderPosition } from "../data/loader.ts";
-import { RUN_FILES, RunFolderError, formatJson, writeFileAtomic } from "./run-folder.ts";
+import { RUN_FILES, RunFolderError } from "./run-folder.ts";
+import { writeFileAtomic } from "../util/atomic-file.ts";
+import { formatJson } from "../util/format-json.ts";
 
 export const CHECKPOINT_FORMAT = "gcrl.checkpoint";
 export const CHECKPOINT_VERSION = 1;

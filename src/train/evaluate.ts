@@ -2,7 +2,7 @@
 //
 //   test NLL   mean per-pixel NLL (nats; bits/dim = nats / ln 2) of the held-out eval images, each
 //              decoded with its own encoder output (not in simclr mode: its decoder is untrained)
-//   kNN        weighted kNN top-1 accuracy (knn.ts: cosine, k = 20, T = 0.07) of the eval images'
+//   kNN        weighted kNN top-1 accuracy (metrics/knn.ts: cosine, k = 20, T = 0.07) of the eval images'
 //              representations r(x) against those of a fixed subset of the training images
 //
 // Everything runs under noGrad in eval mode (dropout off), in batches; the model's mode is restored.
@@ -13,7 +13,7 @@ import type { ImageSet } from "../data/image-set.ts";
 import type { Tokenizer } from "../data/loader.ts";
 import type { ObjectiveMode } from "./objectives.ts";
 import { generativeLoss, natsToBitsPerDim } from "./objectives.ts";
-import { KNN_DEFAULTS, knnAccuracy } from "./knn.ts";
+import { KNN_DEFAULTS, knnAccuracy } from "../metrics/knn.ts";
 
 /** Training images whose representations are the kNN's labelled neighbours (the first ones of the training set). */
 export const KNN_TRAIN_IMAGES = 5000;

@@ -1,11 +1,10 @@
-// A run folder (runs/<name>/): the files a training run writes, atomic writes, the metrics file
-// and the log. See docs/training.md, "Run folder".
+// A run folder (runs/<name>/): the files a training run writes, refusing to overwrite, the metrics
+// file and the log (atomic writes and the JSON layout are src/util's). See docs/training.md, "Run
+// folder".
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic-file.ts";
 import { InputError, makeFolder, withFile } from "../util/input-error.ts";
-
-export { writeFileAtomic };
 
 /** File names inside a run folder. */
 export const RUN_FILES = Object.freeze({
@@ -34,11 +33,6 @@ export class RunFolderError extends InputError {
     super(message);
     this.name = "RunFolderError";
   }
-}
-
-/** JSON with two-space indentation and a final newline. */
-export function formatJson(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
 }
 
 /**

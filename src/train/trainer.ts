@@ -29,16 +29,18 @@ import { resolveRunConfig } from "./run-config-validate.ts";
 import { resolveStoredRunConfig } from "./run-file-check.ts";
 import { planBudget, calibrationSteps, estimateScheduleSteps } from "./budget.ts";
 import { Evaluator, KNN_TRAIN_IMAGES } from "./evaluate.ts";
-import { KNN_DEFAULTS } from "./knn.ts";
+import { KNN_DEFAULTS } from "../metrics/knn.ts";
 import { ProgressReporter, formatDuration, formatEvalLine, formatTrainLine } from "./progress.ts";
 import {
   disposeCheckpoint, hasCheckpoint, loadCheckpoint, saveCheckpoint,
   type BestMetric, type EvalMetrics, type PendingSums, type TrainMetrics, type TrainState,
 } from "./checkpoint.ts";
 import {
-  RUN_FILES, RunFolderError, appendMetrics, checkRunFolder, createRunFolder, formatJson,
-  removeStaleTemporaries, truncateMetrics, writeFileAtomic, type MetricsRecord,
+  RUN_FILES, RunFolderError, appendMetrics, checkRunFolder, createRunFolder,
+  removeStaleTemporaries, truncateMetrics, type MetricsRecord,
 } from "./run-folder.ts";
+import { writeFileAtomic } from "../util/atomic-file.ts";
+import { formatJson } from "../util/format-json.ts";
 import { acquireRunLock, type RunLock } from "./run-lock.ts";
 import { checkThreads, threadsWarning } from "./threads.ts";
 import { checkTrainingMemory, describeMemoryCheck, memoryInput, registeredDataSizes, type DataSizes, type MemoryCheck } from "./memory-guard.ts";

@@ -11,9 +11,10 @@ import { Rng } from "../../src/data/rng.ts";
 import { join } from "node:path";
 import { train } from "../../src/train/trainer.ts";
 import { RunEvaluation, isNotApplicable } from "../../src/eval/run-evaluation.ts";
-import { evaluateAll, readEvalReport, type EvalReport } from "../../src/eval/eval-report.ts";
+import { readEvalReport, type EvalReport } from "../../src/eval/eval-report.ts";
+import { evaluateAll } from "../../src/report/eval-all.ts";
 import type { EvalSettings } from "../../src/eval/eval-settings.ts";
-import { checkHtmlInBrowser, findChromium } from "../../src/report/browser-check.ts";
+import { checkHtmlInBrowser, findChromium } from "../helpers/browser-check.ts";
 import { tempFolder, tinyConfig } from "../train/trainer-fixtures.ts";
 import { acquireRunLock, RunLockError } from "../../src/train/run-lock.ts";
 

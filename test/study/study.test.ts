@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { runStudy, StudyError } from "../../src/study/study-runner.ts";
 import { planStudy, parseDuration, type StudySettings } from "../../src/study/study-plan.ts";
 import { OOD_SCORES, type StudyReport } from "../../src/study/study-report.ts";
-import { checkHtmlInBrowser, findChromium } from "../../src/report/browser-check.ts";
+import { checkHtmlInBrowser, findChromium } from "../helpers/browser-check.ts";
 import { tempFolder, tinyConfig } from "../train/trainer-fixtures.ts";
 
 const folder = tempFolder("study");

@@ -427,6 +427,19 @@ describe("resampling and padding", () => {
     assertClose(got, TORCH.bilinear_3x5, TOL, "vs PyTorch");
   });
 
+  tt("resizeBicubicAntialias: same size is the identity, a constant stays constant (renormalised borders), inputs checked", () => {
+    const x = tensor(Float32Array.from({ length: 2 * 5 * 7 }, (_, i) => (i * 37) % 11), { shape: [1, 2, 5, 7] });
+    assertClose(T.resizeBicubicAntialias(x, [5, 7]), x.toArray(), 1e-6, "identity");
+    for (const size of [[3, 4], [11, 13], [2, 9]] as [number, number][]) {
+      const out = T.resizeBicubicAntialias(T.full([2, 1, 6, 5], 3), size);
+      assert.deepEqual(out.shape, [2, 1, ...size]);
+      assertClose(out, new Array<number>(2 * size[0] * size[1]).fill(3), 1e-6, `constant to ${size.join("×")}`);
+    }
+    assert.throws(() => T.resizeBicubicAntialias(T.ones([2, 2, 2]), [2, 2]), /resizeBicubicAntialias: argument 'input' must be a 4-d tensor/);
+    assert.throws(() => T.resizeBicubicAntialias(T.ones([1, 1, 2, 2], { dtype: "int32" }), [2, 2]), /resizeBicubicAntialias: argument 'input' must be a float32 or float64 tensor/);
+    assert.throws(() => T.resizeBicubicAntialias(T.ones([1, 1, 2, 2]), [0, 2]), /resizeBicubicAntialias: argument 'size'/);
+  });
+
   tt("pad reflect", () => {
     // 1-d: [1, 2, 3, 4] padded (2, 1) mirrors without repeating the edge: 3 2 | 1 2 3 4 | 3.
     assertClose(T.pad(f64([[[1, 2, 3, 4]]]), [2, 1], "reflect"), [3, 2, 1, 2, 3, 4, 3], TOL, "1-d");
@@ -532,6 +545,15 @@ describe("linear algebra", () => {
     const V = eigenvectors;
     assertClose(f64(A).matmul(V), V.mul(eigenvalues.unsqueeze(0)).toArray(), 1e-12, "A V = V Λ");
     assertClose(V.mT.matmul(V), T.eye(3).toArray(), 1e-12, "orthonormal");
+  });
+
+  tt("eigvalsh: the eigenvalues of eigh, ascending, without eigenvectors; non-square and NaN refused", () => {
+    assertClose(linalg.eigvalsh(f64([[2, 1], [1, 2]])), [1, 3], 1e-12, "[[2, 1], [1, 2]]");
+    const A = f64([[4, 1, 0.5], [1, 3, 0.25], [0.5, 0.25, 2]]);
+    assertClose(linalg.eigvalsh(A), linalg.eigh(A).eigenvalues.toArray(), 1e-12, "same as eigh");
+    assertClose(linalg.eigvalsh(f64([[2, 99], [1, 2]]), "L"), [1, 3], 1e-12, "uplo L reads the lower triangle only");
+    assert.throws(() => linalg.eigvalsh(f64([[1, 2, 3]])), /eigvalsh.*square/);
+    assert.throws(() => linalg.eigvalsh(f64([[NaN, 0], [0, 1]])), /eigvalsh.*NaN or Inf/);
   });
 
   tt("sqrtmSymmetric: diagonal, 2x2 closed form, and S² = A", () => {

@@ -296,6 +296,37 @@ describe("views and in-place ops", () => {
     assert.deepEqual(t.zero_().toArray(), [0, 0, 0, 0]);
   });
 
+  tt("round_, abs_, clampMin_ and clampMax_ (number or tensor bound) change the tensor and return it", () => {
+    const t = tensor([-2.5, -0.4, 0.5, 1.5, 2.6], { dtype: "float64" });
+    assert.equal(t.round_(), t);
+    assert.deepEqual(t.toArray(), [-2, -0, 0, 2, 3], "round half to even");
+    assert.equal(t.abs_(), t);
+    assert.deepEqual(t.toArray(), [2, 0, 0, 2, 3]);
+    assert.equal(t.clampMin_(1), t);
+    assert.deepEqual(t.toArray(), [2, 1, 1, 2, 3]);
+    assert.equal(t.clampMax_(2.5), t);
+    assert.deepEqual(t.toArray(), [2, 1, 1, 2, 2.5]);
+    const bound = tensor([3, 0, 2, 1, 2], { dtype: "float64" });
+    assert.deepEqual(t.clampMin_(bound).toArray(), [3, 1, 2, 2, 2.5], "elementwise max with a tensor");
+    assert.deepEqual(t.clampMax_(bound).toArray(), [3, 0, 2, 1, 2], "elementwise min with a tensor");
+    // A (n, 1) bound broadcasts along the columns, as adjustHue_ uses it on (…, 1) channels.
+    const m = tensor([[1, 5], [7, 2]]);
+    assert.deepEqual(m.clampMin_(tensor([[3], [4]])).toArray(), [3, 5, 7, 4]);
+  });
+
+  tt("indexCopy puts source's slices at the indices along dim, out of place (the inverse of indexSelect)", () => {
+    const base = T.zeros([3, 2]);
+    const rows = base.indexCopy(0, tensor([2, 0], { dtype: "int64" }), tensor([[1, 2], [3, 4]]));
+    assert.deepEqual(rows.toArray(), [3, 4, 0, 0, 1, 2]);
+    assert.deepEqual(base.toArray(), [0, 0, 0, 0, 0, 0], "base unchanged");
+    const cols = T.full([2, 3], -Infinity).indexCopy(1, tensor([1], { dtype: "int64" }), tensor([[5], [6]]));
+    assert.deepEqual(cols.toArray(), [-Infinity, 5, -Infinity, -Infinity, 6, -Infinity]);
+    const x = tensor([[1, 1], [2, 2], [3, 3]]);
+    const idx = tensor([0, 2], { dtype: "int64" });
+    assert.deepEqual(x.indexCopy(0, idx, x.indexSelect(0, idx).mul(10)).toArray(), [10, 10, 2, 2, 30, 30]);
+    assert.throws(() => base.indexCopy(2, idx, x), /indexCopy/);
+  });
+
   tt("views share memory with their base", () => {
     const t = T.zeros([2, 3]);
     t.narrow(1, 1, 1).fill_(5);

@@ -8,7 +8,7 @@
 // CPU an out-of-place op over a batch costs several times the arithmetic in allocation alone. The
 // functions without `_` return a new tensor. Identity factors (1; a hue shift of 0 up to float
 // rounding) leave an image unchanged.
-import { Tensor, tensor, tidy, op, einsum } from "../../torch/index.ts";
+import { Tensor, tensor, tidy, einsum } from "../../torch/index.ts";
 import { perSample } from "./images.ts";
 
 /**
@@ -80,9 +80,9 @@ export function adjustHue_(x: Tensor, shifts: ArrayLike<number>): Tensor {
     // Few allocations: on CPU a fresh buffer costs more than the arithmetic, so buffers are reused.
     const [r, g, b] = [0, 1, 2].map((c) => x.narrow(-1, c, 1)) as [Tensor, Tensor, Tensor];
     const max = r.maximum(g); // (n, H, W, 1)
-    op("aten::clamp_min_.Tensor", max, b);
+    max.clampMin_(b);
     const min = r.minimum(g);
-    op("aten::clamp_max_.Tensor", min, b);
+    min.clampMax_(b);
     const chroma = max.sub(min);
     const isR = max.eq(r);
     const isG = max.eq(g);
@@ -100,8 +100,8 @@ export function adjustHue_(x: Tensor, shifts: ArrayLike<number>): Tensor {
     [5, 3, 1].forEach((n, c) => {
       // d ← distance from n + h6' to 2 (mod 6); out = max − C·clamp(2 − d, 0, 1) = min + C·clamp(d − 1, 0, 1).
       d.copy_(h6).add_(n - 2);
-      op("aten::round_", nearest.copy_(d).div_(6));
-      op("aten::abs_", d.sub_(nearest.mul_(6)));
+      nearest.copy_(d).div_(6).round_();
+      d.sub_(nearest.mul_(6)).abs_();
       x.narrow(-1, c, 1).copy_(d.sub_(1).clamp_(0, 1).mul_(chroma).add_(min));
     });
   });

@@ -5,7 +5,7 @@
 // function of (images, params). Images are converted to float32 once, every step works on values
 // in [0, 255] (clamping after each color operation, as torchvision), and the result is rounded
 // (half to even) back to uint8 once at the end.
-import { Tensor, tidy, op, tensor } from "../../torch/index.ts";
+import { Tensor, tidy, tensor } from "../../torch/index.ts";
 import type { Rng } from "../rng.ts";
 import { JITTER_OPS, resolveStrongConfig, type JitterOp, type StrongAugmentConfig, type StrongAugmentOptions } from "./config.ts";
 import { batchShape, checkSampleCount } from "./images.ts";
@@ -110,8 +110,8 @@ export function applyStrong(images: Tensor, params: StrongParams): Tensor {
     if (blurred.length > 0 && k > 1) {
       const idx = tensor(Int32Array.from(blurred), { device: x.device }).long();
       const sigmas = blurred.map((b) => samples[b]!.blurSigma!);
-      x = op("aten::index_copy", x, 0, idx, gaussianBlur(x.indexSelect(0, idx), sigmas, k)) as Tensor;
+      x = x.indexCopy(0, idx, gaussianBlur(x.indexSelect(0, idx), sigmas, k));
     }
-    return (op("aten::round_", x) as Tensor).clamp_(0, 255).to("uint8");
+    return x.round_().clamp_(0, 255).to("uint8");
   });
 }

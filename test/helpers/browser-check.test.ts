@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkHtmlInBrowser, findChromium } from "../../src/report/browser-check.ts";
+import { checkHtmlInBrowser, findChromium } from "./browser-check.ts";
 import { histogramSvg, lineChartSvg, rocSvg } from "../../src/report/chart-svg.ts";
 import { writeReport } from "../../src/report/document.ts";
 import { writePng } from "../../src/report/png.ts";

@@ -3,6 +3,9 @@
 // lightly): features are L2-normalised, s = cosine similarity, the k most similar training
 // features vote for their labels with weight exp(s / T), and the class with the largest total wins
 // (ties: the lowest label). Defaults k = 20, T = 0.07.
+//
+// In src/metrics, the layer just above torch, because both training (its periodic kNN monitor,
+// train/evaluate.ts) and evaluation (eval/run-evaluation.ts) compute it and train sits below eval.
 import { Tensor, normalize, noGrad, tidy, zeros } from "../torch/index.ts";
 
 export interface KnnOptions {

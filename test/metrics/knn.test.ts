@@ -1,8 +1,8 @@
-// Weighted kNN (src/train/knn.ts) on hand-made 2-d features whose votes are computed by hand.
+// Weighted kNN (src/metrics/knn.ts) on hand-made 2-d features whose votes are computed by hand.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { tensor } from "../../src/torch/index.ts";
-import { knnAccuracy, knnPredict } from "../../src/train/knn.ts";
+import { knnAccuracy, knnPredict } from "../../src/metrics/knn.ts";
 
 // Five training features (unit length) and their labels:
 //   a = [1, 0] → 0     b = [0.8, 0.6] → 1     c = [0, 1] → 1     d = [-1, 0] → 2     e = [0.6, 0.8] → 0

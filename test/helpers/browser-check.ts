@@ -1,5 +1,6 @@
 // Opens an HTML file (a report) in headless Chromium and reports what a reader would see broken:
-// every <img> that did not load, console errors, uncaught exceptions and failed requests.
+// every <img> that did not load, console errors, uncaught exceptions and failed requests. A test
+// helper, not part of the library: tests use it on the reports they write.
 //
 // No npm dependency: Chromium is driven through the Chrome DevTools Protocol over
 // --remote-debugging-pipe (the browser reads NUL-terminated JSON commands on fd 3 and writes
