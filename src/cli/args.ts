@@ -1,6 +1,7 @@
 // Command-line options for gcrl commands: one table of options (name, type, default, help) gives
 // both the parser (node's util.parseArgs, strict: unknown options are errors) and the --help text,
-// so every option is listed with its default.
+// so every option is listed with its default. An old spelling stays for one version as a deprecated
+// alias (`aliasOf`): it sets the new option's value and prints one note on stderr.
 import { parseArgs } from "node:util";
 import { expectedErrorMessage } from "../util/input-error.ts";
 
@@ -12,19 +13,32 @@ export interface OptionSpec {
   value?: string;
   short?: string;
   help: string;
+  /**
+   * A deprecated spelling of the option named here (same type): its value becomes that option's,
+   * with a note on stderr, and it is absent from the parsed values. Kept for one version.
+   */
+  aliasOf?: string;
 }
 
 export type OptionTable = Record<string, OptionSpec>;
 
+/** The values by option name; deprecated aliases (aliasOf) are folded into their options and absent. */
 export type ParsedOptions<T extends OptionTable> = {
-  [K in keyof T]: T[K]["type"] extends "boolean" ? boolean : T[K]["default"] extends string ? string : string | undefined;
+  [K in keyof T as T[K] extends { aliasOf: string } ? never : K]: T[K]["type"] extends "boolean" ? boolean : T[K]["default"] extends string ? string : string | undefined;
 };
+
+/** A deprecated alias's row: `--temperature T  deprecated: use --knn-temperature` (the type from its option). */
+export function deprecatedAlias(target: string, spec: OptionSpec): OptionSpec & { aliasOf: string } {
+  return { type: spec.type, ...(spec.value !== undefined ? { value: spec.value } : {}), aliasOf: target, help: `deprecated: use --${target}` };
+}
 
 /** A usage mistake: the command prints it with a pointer to --help and exits 2. */
 export class UsageError extends Error {}
 
 export function helpText(usage: string, description: string, options: OptionTable): string {
-  const rows = Object.entries(options).map(([name, o]) => {
+  // Deprecated aliases last, so the current names read first.
+  const entries = Object.entries(options).sort(([, a], [, b]) => Number(a.aliasOf !== undefined) - Number(b.aliasOf !== undefined));
+  const rows = entries.map(([name, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : "    "}--${name}${o.type === "string" ? ` ${o.value ?? "VALUE"}` : ""}`;
     const def = o.default === undefined || o.default === false ? "" : ` (default ${o.default === true ? "on" : o.default})`;
     return [flag, `${o.help}${def}`] as const;
@@ -36,12 +50,15 @@ export function helpText(usage: string, description: string, options: OptionTabl
 
 /**
  * Parses argv against the table; returns null when --help was asked for. Throws UsageError for
- * unknown options, missing values and unexpected positional arguments (beyond maxPositionals).
+ * unknown options, missing values and unexpected positional arguments (beyond maxPositionals), and
+ * for a deprecated alias given together with its new spelling. Each deprecated alias used prints
+ * one line on stderr: "<command>: --temperature is deprecated, use --knn-temperature".
  */
 export function parseOptions<T extends OptionTable>(
   argv: string[],
   options: T,
   maxPositionals = 0,
+  command = "gcrl",
 ): { values: ParsedOptions<T>; positionals: string[] } | null {
   const config: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
   for (const [name, o] of Object.entries(options)) config[name] = { type: o.type, ...(o.short ? { short: o.short } : {}) };
@@ -55,9 +72,19 @@ export function parseOptions<T extends OptionTable>(
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`unexpected argument${parsed.positionals.length - maxPositionals > 1 ? "s" : ""}: ${parsed.positionals.slice(maxPositionals).join(" ")}`);
   }
+  const given = { ...parsed.values } as Record<string, string | boolean | undefined>; // no option is `multiple`
+  for (const [name, o] of Object.entries(options)) {
+    if (o.aliasOf === undefined || given[name] === undefined) continue;
+    const target = options[o.aliasOf];
+    if (target === undefined || target.aliasOf !== undefined || target.type !== o.type) throw new Error(`option table: --${name} is an alias of '${o.aliasOf}', not an option of type ${o.type}`);
+    if (given[o.aliasOf] !== undefined) throw new UsageError(`--${name} and --${o.aliasOf} are the same option (--${name} is its deprecated spelling); give --${o.aliasOf} only`);
+    given[o.aliasOf] = given[name];
+    console.error(`${command}: --${name} is deprecated, use --${o.aliasOf}`);
+  }
   const values: Record<string, string | boolean | undefined> = {};
   for (const [name, o] of Object.entries(options)) {
-    const v = parsed.values[name] as string | boolean | undefined; // no option is `multiple`
+    if (o.aliasOf !== undefined) continue;
+    const v = given[name];
     values[name] = v === undefined ? (o.type === "boolean" ? (o.default ?? false) : o.default) : v;
   }
   return { values: values as ParsedOptions<T>, positionals: parsed.positionals };
@@ -65,7 +92,8 @@ export function parseOptions<T extends OptionTable>(
 
 /**
  * parseOptions for a command: on --help prints helpText(usage, description, options) and returns
- * null (the command then exits 0).
+ * null (the command then exits 0). Deprecation notes name the command by the usage's first two
+ * words ("gcrl eval knn --run DIR" → "gcrl eval").
  */
 export function parseCommandLine<T extends OptionTable>(
   argv: string[],
@@ -74,7 +102,7 @@ export function parseCommandLine<T extends OptionTable>(
   description: string,
   maxPositionals = 0,
 ): { values: ParsedOptions<T>; positionals: string[] } | null {
-  const parsed = parseOptions(argv, options, maxPositionals);
+  const parsed = parseOptions(argv, options, maxPositionals, usage.split(/\s+/).slice(0, 2).join(" "));
   if (parsed === null) console.log(helpText(usage, description, options));
   return parsed;
 }

@@ -35,6 +35,6 @@ export function demoSummary(r: EvalReport, out: string, seconds: number, data: D
     textTable(["metric", "value", "for reference"], rows),
     "",
     `report: ${join(out, "report.html")} (and report.md); every number: ${join(out, "eval.json")}`,
-    `compare with iGPT and SimCLR: gcrl study --budget 30m --out studies/fmnist`,
+    `compare with iGPT and SimCLR: gcrl study --minutes 30 --out studies/fmnist`,
   ].join("\n");
 }

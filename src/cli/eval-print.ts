@@ -10,7 +10,7 @@ import { textTable } from "../report/text-table.ts";
 const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
 
 export interface PrintOptions {
-  /** `eval likelihood --data NAME`: also score that dataset (RunEvaluation's "ood" split). */
+  /** `eval likelihood --ood NAME`: also score that dataset (RunEvaluation's "ood" split). */
   scoreOtherData?: boolean;
 }
 

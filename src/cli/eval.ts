@@ -3,7 +3,7 @@
 // eval.json, report.md, report.html and eval/*.png into the run folder. Features and likelihoods are
 // cached in <run>/cache/, so running several subcommands one after the other encodes once.
 import { join } from "node:path";
-import { intOption, parseCommandLine, runCommand, splitOption, UsageError, type OptionTable } from "./args.ts";
+import { deprecatedAlias, intOption, parseCommandLine, runCommand, splitOption, UsageError, type OptionTable } from "./args.ts";
 import type { EvalSettings } from "../eval/eval-settings.ts";
 import { EVAL_DEFAULTS } from "../eval/eval-settings.ts";
 
@@ -12,7 +12,7 @@ type Subcommand = (typeof SUBCOMMANDS)[number];
 
 const SUMMARIES: Record<Subcommand, string> = {
   probe: "linear probe (logistic regression on frozen r(x), L2 chosen on held-out training features)",
-  knn: "weighted kNN classifier on r(x) (cosine, k, temperature)",
+  knn: "weighted kNN classifier on r(x) (cosine, --knn-k, --knn-temperature)",
   likelihood: "per-image NLL in bits/dim (palette space) of the test split; mean, quantiles, histogram",
   fid: "FID and KID of samples vs test images (in-distribution CNN features; Inception with --inception)",
   ood: "OOD detection: every score × AUROC / AUPR-IN / AUPR-OUT / FPR@95TPR, histograms and ROC curves",
@@ -33,17 +33,23 @@ const PROBE: OptionTable = {
   "validation-fraction": { type: "string", value: "F", default: String(d.probeValidationFraction), help: "probe: fraction of the training features held out to choose L2" },
   l2: { type: "string", value: "LIST", help: "probe: comma-separated L2 strengths to try (default: the probe's grid)" },
 };
+// Option names say what they are about (--knn-*, --ood-*, --sample-temperature), so one name means
+// one thing in every subcommand and command: --temperature is the sampling temperature in `gcrl
+// sample`, --out an output path and --data the dataset a run trains on everywhere else. The old
+// spellings are deprecated aliases (args.ts), kept for one version.
 const KNN: OptionTable = {
-  k: { type: "string", value: "K", default: String(d.knnK), help: "kNN: neighbours that vote" },
-  temperature: { type: "string", value: "T", default: String(d.knnTemperature), help: "kNN: votes weighted exp(cosine / T)" },
+  "knn-k": { type: "string", value: "K", default: String(d.knnK), help: "kNN: neighbours that vote" },
+  "knn-temperature": { type: "string", value: "T", default: String(d.knnTemperature), help: "kNN: votes weighted exp(cosine / T)" },
 };
+const KNN_OLD: OptionTable = { k: deprecatedAlias("knn-k", KNN["knn-k"]!), temperature: deprecatedAlias("knn-temperature", KNN["knn-temperature"]!) };
 const LIKELIHOOD: OptionTable = {
   "nll-train-images": { type: "string", value: "N", default: String(d.likelihoodTrainImages), help: "training images whose mean bits/dim anchors the typicality score" },
 };
 const LIKELIHOOD_OTHER: OptionTable = {
-  data: { type: "string", value: "NAME", help: "also score this dataset's test split (converted to the run's image size), e.g. mnist-digits" },
-  "data-dir": { type: "string", value: "DIR", help: "folder of that dataset's files (default: its usual place)" },
+  ood: { type: "string", value: "NAME", help: "also score this dataset's test split (converted to the run's image size), e.g. mnist-digits" },
+  "ood-dir": { type: "string", value: "DIR", help: "folder of that dataset's files (default: its usual place)" },
 };
+const LIKELIHOOD_OTHER_OLD: OptionTable = { data: deprecatedAlias("ood", LIKELIHOOD_OTHER.ood!), "data-dir": deprecatedAlias("ood-dir", LIKELIHOOD_OTHER["ood-dir"]!) };
 const SAMPLING: OptionTable = {
   samples: { type: "string", value: "N", default: String(d.samples), help: "unconditional samples in the report's grid" },
   "sample-temperature": { type: "string", value: "T", default: String(d.temperature), help: "sampling temperature" },
@@ -61,22 +67,29 @@ const FID: OptionTable = {
 };
 const OOD: OptionTable = {
   in: { type: "string", value: "NAME", help: "in-distribution dataset: must be the run's dataset (default: it)" },
-  out: { type: "string", value: "NAME", help: "OOD dataset (default: mnist-digits for fashion-mnist, fashion-mnist for mnist)" },
-  "out-dir": { type: "string", value: "DIR", help: "folder of the OOD dataset's files (default: its usual place)" },
-  "out-split": { type: "string", value: "SPLIT", default: d.oodSplit, help: "OOD split: train, test or all" },
-  "out-images": { type: "string", value: "N", help: "use the first N OOD images (default: all of the split)" },
+  ood: { type: "string", value: "NAME", help: "OOD dataset (default: mnist-digits for fashion-mnist, fashion-mnist for mnist)" },
+  "ood-dir": { type: "string", value: "DIR", help: "folder of the OOD dataset's files (default: its usual place)" },
+  "ood-split": { type: "string", value: "SPLIT", default: d.oodSplit, help: "OOD split: train, test or all" },
+  "ood-images": { type: "string", value: "N", help: "use the first N OOD images (default: all of the split)" },
   background: { type: "string", value: "RUN", help: "background run for the likelihood-ratio score (same palette; trained with --data.perturb, Ren et al. 2019)" },
   compressor: { type: "string", value: "NAME", default: d.compressor, help: "complexity score's lossless compressor: png or deflate" },
   "knn-distance-k": { type: "string", value: "K", default: String(d.oodKnnK), help: "kNN-distance score: distance to the k-th nearest training feature" },
 };
 
+const OOD_OLD: OptionTable = {
+  out: deprecatedAlias("ood", OOD.ood!),
+  "out-dir": deprecatedAlias("ood-dir", OOD["ood-dir"]!),
+  "out-split": deprecatedAlias("ood-split", OOD["ood-split"]!),
+  "out-images": deprecatedAlias("ood-images", OOD["ood-images"]!),
+};
+
 const TABLES: Record<Subcommand, OptionTable> = {
   probe: { ...COMMON, ...PROBE },
-  knn: { ...COMMON, ...KNN },
-  likelihood: { ...COMMON, ...LIKELIHOOD, ...LIKELIHOOD_OTHER },
+  knn: { ...COMMON, ...KNN, ...KNN_OLD },
+  likelihood: { ...COMMON, ...LIKELIHOOD, ...LIKELIHOOD_OTHER, ...LIKELIHOOD_OTHER_OLD },
   fid: { ...COMMON, ...SAMPLING, ...FID },
-  ood: { ...COMMON, ...PROBE, ...LIKELIHOOD, ...OOD },
-  all: { ...COMMON, ...PROBE, ...KNN, ...LIKELIHOOD, ...SAMPLING, ...FID, ...OOD },
+  ood: { ...COMMON, ...PROBE, ...LIKELIHOOD, ...OOD, ...OOD_OLD },
+  all: { ...COMMON, ...PROBE, ...KNN, ...LIKELIHOOD, ...SAMPLING, ...FID, ...OOD, ...KNN_OLD, ...OOD_OLD },
 };
 
 function usage(): string {
@@ -118,9 +131,9 @@ export function settingsFromOptions(values: Record<string, string | boolean | un
   set("probeValidationFraction", vf === undefined ? undefined : number("validation-fraction", vf, (x) => x > 0 && x < 1, "a fraction in (0, 1)"));
   const l2 = str("l2");
   if (l2 !== undefined) s.probeL2Grid = l2.split(",").map((v) => number("l2", v, (x) => x >= 0, "comma-separated numbers >= 0"));
-  set("knnK", int("k", 1));
-  const t = str("temperature");
-  set("knnTemperature", t === undefined ? undefined : number("temperature", t, (x) => x > 0, "a number > 0"));
+  set("knnK", int("knn-k", 1));
+  const t = str("knn-temperature");
+  set("knnTemperature", t === undefined ? undefined : number("knn-temperature", t, (x) => x > 0, "a number > 0"));
   set("likelihoodTrainImages", int("nll-train-images", 1));
   set("samples", int("samples", 1));
   const st = str("sample-temperature");
@@ -134,11 +147,11 @@ export function settingsFromOptions(values: Record<string, string | boolean | un
   set("inception", str("inception"));
   set("kidSubsets", int("kid-subsets", 1));
   set("kidSubsetSize", int("kid-subset-size", 2));
-  set("ood", str("out") ?? str("data")); // `eval likelihood --data NAME` scores NAME as the "other" set
-  set("oodDataDir", str("out-dir") ?? str("data-dir"));
-  const split = str("out-split");
-  if (split !== undefined) s.oodSplit = splitOption("out-split", split);
-  set("oodImages", int("out-images", 1));
+  set("ood", str("ood")); // `eval likelihood --ood NAME` scores NAME as the "other" set
+  set("oodDataDir", str("ood-dir"));
+  const split = str("ood-split");
+  if (split !== undefined) s.oodSplit = splitOption("ood-split", split);
+  set("oodImages", int("ood-images", 1));
   set("background", str("background"));
   const c = str("compressor");
   if (c !== undefined) {
@@ -176,7 +189,7 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`--in ${values.in}: the run was trained on ${ev.run.config.data.name}; evaluate it on that (or leave --in out)`);
       }
       console.error(`gcrl eval ${subcommand}: ${ev.run.dir} (${ev.mode}, step ${ev.run.step}, ${ev.run.model.describe()})`);
-      await printEvaluation(ev, subcommand, join(ev.run.dir, "eval"), { scoreOtherData: typeof values.data === "string" });
+      await printEvaluation(ev, subcommand, join(ev.run.dir, "eval"), { scoreOtherData: subcommand === "likelihood" && typeof values.ood === "string" });
     } finally {
       ev.dispose();
     }

@@ -1,11 +1,17 @@
-// `gcrl study --data fashion-mnist --ood mnist-digits --budget 60m --out studies/fmnist`: trains
+// `gcrl study --data fashion-mnist --ood mnist-digits --minutes 60 --out studies/fmnist`: trains
 // GCRL, iGPT and SimCLR with the same architecture, data, seed and budget, evaluates each with
 // `eval all`, and writes study.md / study.html / study.json (src/study/). Interrupt it (Ctrl-C: the
 // step in flight finishes and is checkpointed) and run the same command again to continue.
 import { RUN_DEFAULTS, type RunConfig } from "../train/run-config.ts";
 import type { ObjectiveMode } from "../train/objectives.ts";
-import { intOption, parseCommandLine, runCommand, UsageError, type OptionTable } from "./args.ts";
+import { deprecatedAlias, intOption, parseCommandLine, runCommand, UsageError, type OptionSpec, type OptionTable } from "./args.ts";
 import { settingsFromOptions } from "./eval.ts";
+
+// The budget options are `gcrl train`'s (--steps, --epochs, --minutes, the same duration syntax) and
+// the OOD options `gcrl eval`'s (--ood, --ood-images). The old spellings --budget TIME and
+// --out-images are deprecated aliases (args.ts), kept for one version.
+const MINUTES = { type: "string", value: "X", help: "compare at equal wall-clock instead: training time PER RUN in minutes, or a duration: 30m, 1.5h, 900s" } satisfies OptionSpec;
+const OOD_IMAGES = { type: "string", value: "N", help: "eval: OOD images (default: the whole OOD test split)" } satisfies OptionSpec;
 
 const OPTIONS = {
   data: { type: "string", value: "NAME", default: "fashion-mnist", help: "dataset every run trains on" },
@@ -13,9 +19,10 @@ const OPTIONS = {
   ood: { type: "string", value: "NAME", help: "OOD dataset (default: mnist-digits for fashion-mnist, fashion-mnist for mnist)" },
   config: { type: "string", value: "FILE", default: "configs/study.json", help: "base run config (model, optimiser, batch, ...); its budget is replaced" },
   "background-perturb": { type: "string", value: "MU", help: "also train a background model (igpt, data.perturb MU, e.g. 0.2) first, for the likelihood-ratio OOD score of the gcrl and igpt runs" },
-  budget: { type: "string", value: "TIME", help: "compare at equal wall-clock instead: training time PER RUN, 30m, 1.5h, 900s" },
   steps: { type: "string", value: "N", help: "training budget per run in optimizer steps (default: the config's budget, equal for every run)" },
   epochs: { type: "string", value: "N", help: "training budget per run in epochs" },
+  minutes: MINUTES,
+  budget: { ...deprecatedAlias("minutes", MINUTES), value: "TIME" },
   modes: { type: "string", value: "LIST", default: "gcrl,igpt,simclr", help: "modes compared, in table order" },
   alpha: { type: "string", value: "LIST", help: "sweep: GCRL rows for each α (weight of the generative loss)" },
   beta: { type: "string", value: "LIST", help: "sweep: GCRL rows for each β (weight of the contrastive loss)" },
@@ -25,7 +32,8 @@ const OPTIONS = {
   "train-images": { type: "string", value: "N", default: "10000", help: "eval: training images the probe, kNN and OOD scorers fit on" },
   "test-images": { type: "string", value: "N", help: "eval: test images (default: the whole test split)" },
   "fid-samples": { type: "string", value: "N", default: "500", help: "eval: samples for FID/KID (0: skip)" },
-  "out-images": { type: "string", value: "N", help: "eval: OOD images (default: the whole OOD test split)" },
+  "ood-images": OOD_IMAGES,
+  "out-images": deprecatedAlias("ood-images", OOD_IMAGES),
 } satisfies OptionTable;
 
 const DESCRIPTION = `The paper's comparison as one command: the same network trained generatively (igpt),
@@ -51,12 +59,12 @@ function sweepList(name: keyof typeof SWEEP_RULES, text: string | undefined): nu
   return values;
 }
 
-/** The training budget per run from --budget, --steps, --epochs, as config flags (each a budget shortcut). */
-function budgetFlags(v: { budget?: string; steps?: string; epochs?: string }, parseDuration: (text: string) => number | null): Record<string, string> {
+/** The training budget per run from --steps, --epochs, --minutes, as config flags (each a budget shortcut). */
+function budgetFlags(v: { minutes?: string; steps?: string; epochs?: string }, parseDuration: (text: string) => number | null): Record<string, string> {
   const flags: Record<string, string> = {};
-  if (v.budget !== undefined) {
-    const minutes = parseDuration(v.budget);
-    if (minutes === null) throw new UsageError(`--budget: expected a duration like 30m, 1.5h or 900s, got '${v.budget}'`);
+  if (v.minutes !== undefined) {
+    const minutes = parseDuration(v.minutes);
+    if (minutes === null) throw new UsageError(`--minutes: expected minutes (a number > 0) or a duration like 30m, 1.5h or 900s, got '${v.minutes}'`);
     flags.minutes = String(minutes);
   }
   if (v.steps !== undefined) flags.steps = String(intOption("steps", v.steps, 1));
@@ -82,7 +90,7 @@ async function checkDatasetName(option: string, name: string): Promise<void> {
 
 export async function run(argv: string[]): Promise<number> {
   return runCommand("study", async () => {
-    const parsed = parseCommandLine(argv, OPTIONS, "gcrl study --out DIR [--steps N | --epochs N | --budget TIME] [options]", DESCRIPTION);
+    const parsed = parseCommandLine(argv, OPTIONS, "gcrl study --out DIR [--steps N | --epochs N | --minutes X] [options]", DESCRIPTION);
     if (parsed === null) return 0;
     const v = parsed.values;
     if (v.out === undefined) throw new UsageError("--out DIR is required (the study folder)");
@@ -122,7 +130,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     const evalSettings = {
       ...STUDY_EVAL_DEFAULTS,
-      ...settingsFromOptions({ "train-images": v["train-images"], "test-images": v["test-images"], "fid-samples": v["fid-samples"], "out-images": v["out-images"], seed: v.seed }),
+      ...settingsFromOptions({ "train-images": v["train-images"], "test-images": v["test-images"], "fid-samples": v["fid-samples"], "ood-images": v["ood-images"], seed: v.seed }),
       ...(v.ood !== undefined ? { ood: v.ood } : {}),
     };
     const { runStudy, StudyError } = await import("../study/study-runner.ts");

@@ -13,6 +13,7 @@ import {
   applyOverrides, configHelpText, extractConfigFlags, loadRunConfigFile, shortcutHelpText, CONFIG_FLAG_SHORTCUTS, RunConfigError,
 } from "../train/run-config-validate.ts";
 import type { RunResult, TrainOptions } from "../train/trainer.ts";
+import { parseDuration } from "../train/budget.ts";
 import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
 
 const OPTIONS = {
@@ -35,8 +36,9 @@ const DESCRIPTION = `Trains a GCRL (or iGPT / SimCLR) model into a run folder: c
 model.safetensors, checkpoint.safetensors + checkpoint.json, metrics.jsonl, train.log.
 Any config key can be set with its path: --model.d 256 --optim.lr 1e-3 --train.batchSize 64.
 --steps, --epochs and --minutes replace the whole budget (the limits not given become null); the run
-stops at the first limit reached. Ctrl-C (SIGINT) or SIGTERM finishes the step, saves a checkpoint
-and exits 130 / 143; continue with --resume. A NaN/Inf loss exits 1; a bad config, unusable data or
+stops at the first limit reached. --minutes takes minutes (45) or a duration (30m, 1.5h, 900s), as
+in \`gcrl study\`. Ctrl-C (SIGINT) or SIGTERM finishes the step, saves a checkpoint and exits
+130 / 143; continue with --resume. A NaN/Inf loss exits 1; a bad config, unusable data or
 files, or a full disk exit 2 with one line naming the key or file; so do a run folder that another
 process writes into (its lock names the pid), a run whose estimated memory exceeds what is available
 (unless --force), and --threads above 4 × the cores.`;
@@ -47,6 +49,14 @@ export function defaultRunFolder(config: RunConfig, now = new Date(), prefix: st
   const stamp = `${now.getFullYear()}${pad(now.getMonth() + 1)}${pad(now.getDate())}-${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
   const dataset = basename(config.data.name.replace(/^folder:/, "")).replace(/[^A-Za-z0-9_-]+/g, "_") || "data";
   return `runs/${prefix}-${dataset}-${stamp}`;
+}
+
+/** --minutes X: minutes or a duration (30m, 1.5h, 900s, train/budget.ts) → minutes as text; "null" kept. */
+export function minutesFlag(text: string): string {
+  if (text.trim() === "null") return text;
+  const minutes = parseDuration(text);
+  if (minutes === null) throw new UsageError(`--minutes: expected minutes (a number > 0) or a duration like 30m, 1.5h or 900s, got '${text}'`);
+  return String(minutes);
 }
 
 function help(): string {
@@ -138,6 +148,7 @@ export async function run(argv: string[]): Promise<number> {
       if (resumeDir !== undefined && values.out !== undefined && values.out !== resumeDir) throw new UsageError("--out cannot be combined with --resume: the run continues in its own folder");
       const flags: Record<string, string> = {};
       for (const name of Object.keys(CONFIG_FLAG_SHORTCUTS)) if (values[name] !== undefined) flags[name] = values[name]!;
+      if (flags.minutes !== undefined) flags.minutes = minutesFlag(flags.minutes);
       Object.assign(flags, configFlags);
       const base = resumeDir !== undefined ? readRunConfigFile(resumeDir).config : values.config !== undefined ? loadRunConfigFile(values.config) : RUN_DEFAULTS;
       config = Object.keys(flags).length > 0 ? applyOverrides(base, flags) : base;

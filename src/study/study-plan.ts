@@ -56,15 +56,8 @@ export const STUDY_EVAL_DEFAULTS: Readonly<Partial<EvalSettings>> = Object.freez
   kidSubsetSize: 500,
 });
 
-/** "30m", "1.5h", "90s", "45" (minutes) → minutes; null when the text is not a duration. */
-export function parseDuration(text: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr)?\s*$/i.exec(text);
-  if (!m) return null;
-  const value = Number(m[1]);
-  const unit = (m[2] ?? "m").toLowerCase();
-  const minutes = unit.startsWith("s") ? value / 60 : unit.startsWith("h") ? value * 60 : value;
-  return minutes > 0 ? minutes : null;
-}
+/** "30m", "1.5h", "90s", "45" (minutes) → minutes: train/budget.ts's, shared with `gcrl train --minutes`. */
+export { parseDuration } from "../train/budget.ts";
 
 export function describeBudget(b: BudgetSection): string {
   const parts: string[] = [];

@@ -50,3 +50,17 @@ export function estimateScheduleSteps(stepsDone: number, stepsPerSecond: number,
   const more = Number.isFinite(stepsPerSecond) && stepsPerSecond > 0 ? Math.floor(Math.max(0, secondsLeft) * stepsPerSecond) : 0;
   return Math.max(warmupSteps, stepsDone + 1, stepsDone + more);
 }
+
+/**
+ * A time budget as minutes: "30m", "1.5h", "900s", "45min", or a plain number of minutes ("45");
+ * null when the text is not a duration > 0. `gcrl train --minutes` and `gcrl study --minutes` read
+ * their value with it, so both commands share one budget vocabulary.
+ */
+export function parseDuration(text: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr)?\s*$/i.exec(text);
+  if (!m) return null;
+  const value = Number(m[1]);
+  const unit = (m[2] ?? "m").toLowerCase();
+  const minutes = unit.startsWith("s") ? value / 60 : unit.startsWith("h") ? value * 60 : value;
+  return minutes > 0 ? minutes : null;
+}

@@ -1,5 +1,5 @@
 // `gcrl eval` as a user runs it (a real process): a subcommand prints its numbers, `likelihood
-// --data NAME` scores another dataset next to the test split, and usage mistakes exit 2 with a
+// --ood NAME` scores another dataset next to the test split, and usage mistakes exit 2 with a
 // message naming the option.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
@@ -19,8 +19,8 @@ before(async () => {
   await train(tinyConfig((c) => (c.budget.steps = 2)), { out: run, log: null });
 });
 
-test("gcrl eval likelihood --data mnist-digits prints both sets' bits/dim and writes the compared histogram", { timeout: 300_000 }, () => {
-  const r = gcrl("likelihood", "--run", run, "--test-images", "40", "--nll-train-images", "20", "--data", "mnist-digits", "--batch-size", "64");
+test("gcrl eval likelihood --ood mnist-digits prints both sets' bits/dim and writes the compared histogram", { timeout: 300_000 }, () => {
+  const r = gcrl("likelihood", "--run", run, "--test-images", "40", "--nll-train-images", "20", "--ood", "mnist-digits", "--batch-size", "64");
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^test NLL \d+\.\d{4} bits\/dim \(palette space, 40 images;/m);
   assert.match(r.stdout, /^training images: \d+\.\d{4} bits\/dim \(first 20\)/m);
@@ -29,8 +29,9 @@ test("gcrl eval likelihood --data mnist-digits prints both sets' bits/dim and wr
 });
 
 test("gcrl eval knn prints its accuracy with k and the temperature", { timeout: 300_000 }, () => {
-  const r = gcrl("knn", "--run", run, "--train-images", "100", "--test-images", "40", "--k", "5", "--temperature", "0.1");
+  const r = gcrl("knn", "--run", run, "--train-images", "100", "--test-images", "40", "--knn-k", "5", "--knn-temperature", "0.1");
   assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /deprecated/);
   assert.match(r.stdout, /^kNN: cosine, k = 5, temperature 0\.1, 100 training images: test accuracy \d+\.\d\d% \(40 images\)/m);
 });
 
@@ -39,8 +40,8 @@ test("usage mistakes exit 2 and name the option", () => {
     [["nonsense"], /unknown subcommand 'nonsense'/],
     [["probe"], /--run DIR is required/],
     [["ood", "--run", run, "--compressor", "zip"], /--compressor: expected png or deflate, got 'zip'/],
-    [["ood", "--run", run, "--out-split", "val"], /--out-split: expected train, test or all, got 'val'/],
-    [["knn", "--run", run, "--k", "0"], /--k: expected an integer >= 1, got '0'/],
+    [["ood", "--run", run, "--ood-split", "val"], /--ood-split: expected train, test or all, got 'val'/],
+    [["knn", "--run", run, "--knn-k", "0"], /--knn-k: expected an integer >= 1, got '0'/],
     [["ood", "--run", run, "--in", "cifar10"], /--in cifar10: the run was trained on fashion-mnist/],
   ];
   for (const [args, message] of cases) {
