@@ -102,15 +102,12 @@ export async function fid(s: EvaluationState): Promise<FidResult[] | NotApplicab
     train: keep(tidy(() => s.run.palette.dequantize(train.tokens.narrow(0, 0, count)))),
   };
   const results: FidResult[] = [];
+  let extractors: FeatureExtractor[] = [];
   try {
-    for (const e of await featureExtractors(s)) {
-      try {
-        results.push(timed(s, `FID/KID in ${e.network} features (${count} vs ${count})`, () => tidy(() => fidInFeatures(s, e, images, count))));
-      } finally {
-        e.dispose();
-      }
-    }
+    extractors = await featureExtractors(s);
+    for (const e of extractors) results.push(timed(s, `FID/KID in ${e.network} features (${count} vs ${count})`, () => tidy(() => fidInFeatures(s, e, images, count))));
   } finally {
+    for (const e of extractors) e.dispose(); // every network, also when one measurement threw
     for (const t of Object.values(images)) t.dispose();
   }
   return results;
@@ -122,8 +119,13 @@ async function featureExtractors(s: EvaluationState): Promise<FeatureExtractor[]
   const fidNet = await loadOrTrainFidNet(s);
   extractors.push({ network: "fid-net", info: fidNet.info, features: (x) => fidNet.net.features(x, s.settings.batchSize), dispose: () => fidNet.net.dispose() });
   if (s.settings.inception !== null) {
-    const inception = InceptionFeatures.load(s.settings.inception);
-    extractors.push({ network: "inception", info: `TorchScript Inception-v3 ${resolve(s.settings.inception)}`, features: (x) => inception.features(x, 32), dispose: () => inception.dispose() });
+    try {
+      const inception = InceptionFeatures.load(s.settings.inception);
+      extractors.push({ network: "inception", info: `TorchScript Inception-v3 ${resolve(s.settings.inception)}`, features: (x) => inception.features(x, 32), dispose: () => inception.dispose() });
+    } catch (err) {
+      fidNet.net.dispose(); // Inception could not be loaded: the fid-net is not handed back either
+      throw err;
+    }
   }
   return extractors;
 }
