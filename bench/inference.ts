@@ -7,7 +7,7 @@
 // Knobs (environment): GCRL_BENCH_INFER_N images per measurement (default 64, one batch),
 // GCRL_BENCH_INFER_ROUNDS (default 3; the median is printed).
 import { performance } from "node:perf_hooks";
-import { getNumThreads, manualSeed, randint, setNumThreads, withKernels, type KernelPath } from "../src/torch/index.ts";
+import { getNumThreads, manualSeed, randint, setNumThreads, withCpuCacheSync, CPU_CACHE_BYTES, type KernelPath } from "../src/torch/index.ts";
 import { GCRLModel } from "../src/model/index.ts";
 import { passImages } from "../src/eval/image-pass.ts";
 import { trainBenchSetup } from "./train.ts";
@@ -27,14 +27,17 @@ export function benchInference(): void {
   const tokens = randint(0, k, [n, h, w]);
   try {
     console.log(`== inference: passImages on the reference model (${model.describe()}), ${n} images per measurement, ${THREADS} threads, median of ${rounds} ==`);
+    // The model computes on the given kernel path; "reference" (the "before") also runs without the
+    // caching allocator: an outer 0-byte cache scope keeps passImages' own scope off.
     const rate = (path: KernelPath, withNll: boolean): number =>
-      withKernels({ path }, () => {
+      withCpuCacheSync(() => {
+        model.setCompute({ kernels: path });
         const t0 = performance.now();
         const r = passImages(model, tokens, { batchSize: n, withFeatures: true, withNll });
         const s = (performance.now() - t0) / 1000;
         r.features?.dispose();
         return n / s;
-      });
+      }, path === "fast" ? CPU_CACHE_BYTES : 0);
     const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
     for (const [label, withNll] of [["encode (r(x))", false], ["encode + likelihood (bits/dim)", true]] as const) {
       rate("fast", withNll); // warm-up

@@ -7,7 +7,7 @@
 // training does (without it, page faults on the 25 MB–51 MB outputs swamp the GEMMs). Then the
 // fused axial attention (gcrl::attention) against the reference attention, side by side.
 import { performance } from "node:perf_hooks";
-import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, withCpuCacheSync, withKernels, type Tensor, type KernelPath } from "../src/torch/index.ts";
+import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, withCpuCacheSync, resolveCompute, type Tensor, type KernelPath } from "../src/torch/index.ts";
 import { multiHeadAttention } from "../src/model/attention.ts";
 
 const THREADS = 2;
@@ -107,21 +107,20 @@ function attentionTable(): void {
   console.log(`== kernels: axial attention forward + backward, ${b}·${n} sequences of ${n} tokens, ${heads} heads of ${dh}, float32; median of ${REPEATS} ==`);
   for (const causal of [true, false]) {
     const run = (path: KernelPath): number =>
-      withKernels({ path }, () =>
-        tidy(() => {
-          manualSeed(0);
-          const qkv = randn([b, n, n, 3 * d]).requiresGrad_();
-          const g = randn([b, n, n, d]);
-          const once = (): number => {
-            const t0 = performance.now();
-            tidy(() => multiHeadAttention(qkv, heads, { causal, dropout: 0, training: true }).backward(g));
-            return (performance.now() - t0) / 1000;
-          };
-          once();
-          const ts = Array.from({ length: REPEATS }, once).sort((x, y) => x - y);
-          return ts[REPEATS >> 1]!;
-        }),
-      );
+      tidy(() => {
+        manualSeed(0);
+        const compute = resolveCompute({ kernels: path });
+        const qkv = randn([b, n, n, 3 * d]).requiresGrad_();
+        const g = randn([b, n, n, d]);
+        const once = (): number => {
+          const t0 = performance.now();
+          tidy(() => multiHeadAttention(qkv, heads, { causal, dropout: 0, training: true, compute }).backward(g));
+          return (performance.now() - t0) / 1000;
+        };
+        once();
+        const ts = Array.from({ length: REPEATS }, once).sort((x, y) => x - y);
+        return ts[REPEATS >> 1]!;
+      });
     const fused = run("fast");
     const reference = run("reference");
     console.log(`  ${causal ? "causal    " : "non-causal"}  gcrl::attention ${(fused * 1000).toFixed(1)} ms (${(flops / fused / 1e9).toFixed(1)} GF/s), reference ${(reference * 1000).toFixed(1)} ms (${(flops / reference / 1e9).toFixed(1)} GF/s): ${(reference / fused).toFixed(2)}×`);

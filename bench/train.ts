@@ -26,7 +26,7 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { AdamW, manualSeed, randint, setNumThreads, getNumThreads, buildInfo, tidy, weightDecayGroups, withKernels, bf16Supported, setCpuCache, CPU_CACHE_BYTES, blasThreads, setBlasThreads, type Tensor, type KernelPath, type MatmulPrecision } from "../src/torch/index.ts";
+import { AdamW, manualSeed, randint, setNumThreads, getNumThreads, buildInfo, tidy, weightDecayGroups, bf16Supported, setCpuCache, CPU_CACHE_BYTES, blasThreads, setBlasThreads, type Tensor, type KernelPath, type MatmulPrecision } from "../src/torch/index.ts";
 import { matmulPeak } from "./engine.ts";
 import { native } from "../src/torch/native.ts";
 import { GCRLModel, type ModelConfig } from "../src/model/index.ts";
@@ -190,7 +190,8 @@ export function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (p
   const weak = randint(0, k, [setup.batch, h, w]);
   const strong = setup.objective.mode === "igpt" ? null : randint(0, k, [setup.batch, h, w]);
   const blas = blasThreads();
-  const step = (path: KernelPath = "fast", precision: MatmulPrecision = "fp32", cache = path === "fast", blas1 = false): StepTimes => withKernels({ path, precision }, () => {
+  const step = (path: KernelPath = "fast", precision: MatmulPrecision = "fp32", cache = path === "fast", blas1 = false): StepTimes => {
+    model.setCompute({ kernels: path, precision }); // the model's own setting, kept until the next step changes it
     // The trainer runs with the caching allocator (train() wraps itself in withCpuCache); the
     // cache stays on between cached steps so they reuse each other's blocks, as training steps do.
     setCpuCache(cache ? CPU_CACHE_BYTES : 0);
@@ -209,7 +210,7 @@ export function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (p
     const t3 = performance.now();
     const c = process.cpuUsage(c0);
     return { wall: (t3 - t0) / 1000, cpu: (c.user + c.system) / 1e6, sys: c.system / 1e6, forward: (t1 - t0) / 1000, backward: (t2 - t1) / 1000, optimizer: (t3 - t2) / 1000 };
-  });
+  };
   return {
     model,
     step,

@@ -1,10 +1,11 @@
 // Multi-head scaled dot-product attention along the last sequence axis of a 4-d grid of tokens,
 // the operation every GCRL block uses (row, column or raster attention is a matter of layout; see
 // block.ts). Written out with matmul/softmax as in ../shared/bench/torch_ref.py (libtorch 1.13 has no
-// fused scaled_dot_product_attention). Under matmul precision "bf16" both matmuls take bfloat16
-// operands and the softmax stays in float32 (src/torch/kernels.ts). On the fast kernel path (the
-// default) float32/float64 attention on the CPU without dropout runs the fused gcrl::attention.
-import { Tensor, ones, keep, matmulKernel, attentionFused, fusedAttentionApplies } from "../torch/index.ts";
+// fused scaled_dot_product_attention). The caller's compute options (its block's, set from the
+// model's) pick how: under precision "bf16" both matmuls take bfloat16 operands and the softmax
+// stays in float32 (src/torch/kernels.ts); on kernels "fast" (the default) float32/float64
+// attention on the CPU without dropout runs the fused gcrl::attention.
+import { Tensor, ones, keep, matmulKernel, attentionFused, fusedAttentionApplies, type ComputeOptions } from "../torch/index.ts";
 
 /** Upper-triangular (strictly above the diagonal) boolean masks, one per (device, length), cached. */
 const maskCache = new Map<string, Tensor>();
@@ -31,6 +32,8 @@ export interface AttentionOptions {
   /** Dropout probability on the attention weights (applied only when training). */
   dropout: number;
   training: boolean;
+  /** Matmul precision and kernel path (the calling module's `compute`). */
+  compute: ComputeOptions;
 }
 
 /**
@@ -43,7 +46,7 @@ export function multiHeadAttention(qkv: Tensor, heads: number, options: Attentio
   const [b, n1, n2, d3] = qkv.shape as [number, number, number, number];
   const d = d3 / 3;
   const dropoutActive = options.training && options.dropout > 0;
-  if (fusedAttentionApplies(qkv, dropoutActive)) {
+  if (fusedAttentionApplies(qkv, dropoutActive, options.compute)) {
     // gcrl::attention (native/src/kernels.cc): the same function without the permute copies.
     return attentionFused(qkv.reshape([b * n1, n2, d3]), heads, options.causal).reshape([b, n1, n2, d]);
   }
@@ -52,10 +55,10 @@ export function multiHeadAttention(qkv: Tensor, heads: number, options: Attentio
   const q = parts.select(0, 0);
   const k = parts.select(0, 1);
   const v = parts.select(0, 2);
-  let att = matmulKernel(q, k.transpose(-1, -2)).div(Math.sqrt(dh)); // (B, n1, heads, n2, n2)
+  let att = matmulKernel(q, k.transpose(-1, -2), options.compute).div(Math.sqrt(dh)); // (B, n1, heads, n2, n2)
   if (options.causal) att = att.maskedFill(causalMask(n2, qkv.device), -Infinity);
   att = att.softmax(-1);
   if (dropoutActive) att = att.dropout(options.dropout, true);
-  const y = matmulKernel(att, v); // (B, n1, heads, n2, dh)
+  const y = matmulKernel(att, v, options.compute); // (B, n1, heads, n2, dh)
   return y.permute([0, 1, 3, 2, 4]).reshape([b, n1, n2, d]);
 }

@@ -55,7 +55,7 @@ export class TransformerBlock extends Module {
     // Lay the attended axis out as dim 2: (B, n1, n2, d).
     const laid = this.axis === "row" ? x : this.axis === "column" ? x.transpose(1, 2) : x.reshape([b, 1, h * w, d]);
     const y = this.proj.forward(
-      multiHeadAttention(this.qkv.forward(laid), this.heads, { causal: this.causal, dropout: this.dropout, training: this.training }),
+      multiHeadAttention(this.qkv.forward(laid), this.heads, { causal: this.causal, dropout: this.dropout, training: this.training, compute: this.compute }),
     );
     return this.axis === "row" ? y : this.axis === "column" ? y.transpose(1, 2) : y.reshape([b, h, w, d]);
   }
@@ -87,8 +87,8 @@ export class TransformerBlock extends Module {
       cache.keys.select(2, pos).copy_(qkv.select(1, 1));
       cache.values.select(2, pos).copy_(qkv.select(1, 2));
       const q = qkv.select(1, 0).unsqueeze(2); // (N, heads, 1, dh)
-      const att = matmulKernel(q, cache.keys.narrow(2, 0, pos + 1).transpose(-1, -2)).div(Math.sqrt(dh)).softmax(-1); // (N, heads, 1, pos+1)
-      const y = matmulKernel(att, cache.values.narrow(2, 0, pos + 1)).reshape([n, d]); // heads concatenated
+      const att = matmulKernel(q, cache.keys.narrow(2, 0, pos + 1).transpose(-1, -2), this.compute).div(Math.sqrt(dh)).softmax(-1); // (N, heads, 1, pos+1)
+      const y = matmulKernel(att, cache.values.narrow(2, 0, pos + 1), this.compute).reshape([n, d]); // heads concatenated
       const x1 = x.add(this.proj.forward(y));
       return x1.add(this.mlp(x1));
     });

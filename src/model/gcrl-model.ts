@@ -16,7 +16,7 @@
 //
 // Parameter names follow ../shared/bench/torch_ref.py (tok, row, col, enc.N.*, dec.N.*, ln_r, ln_f,
 // head.0/2, out) plus `start`, the learned start vector of shift_right.
-import { Module, ModuleList, Linear, LayerNorm, Embedding, Tensor, empty, zeros, normalInit_, tidy } from "../torch/index.ts";
+import { Module, ModuleList, Linear, LayerNorm, Embedding, Tensor, empty, zeros, normalInit_, tidy, type ComputeOptions } from "../torch/index.ts";
 import { resolveModelConfig, type ModelConfig } from "./config.ts";
 import { TransformerBlock } from "./block.ts";
 import { ProjectionHead } from "./projection-head.ts";
@@ -68,8 +68,13 @@ export class GCRLModel extends Module {
   /** Linear(d, K): the logits. */
   readonly out: Linear;
 
-  /** `config` may hold only overrides of MODEL_DEFAULTS (height, width, vocabSize are required). */
-  constructor(config: Partial<ModelConfig> & Pick<ModelConfig, "height" | "width" | "vocabSize">) {
+  /**
+   * `config` may hold only overrides of MODEL_DEFAULTS (height, width, vocabSize are required).
+   * `compute`: the matmul precision and kernel path of every layer (default fp32 on the fast
+   * kernels; a run's come from train.precision: src/train/compute.ts); this.compute reports it and
+   * setCompute() changes it for the whole model.
+   */
+  constructor(config: Partial<ModelConfig> & Pick<ModelConfig, "height" | "width" | "vocabSize">, compute: Partial<ComputeOptions> = {}) {
     super();
     const c = resolveModelConfig(config);
     this.config = Object.freeze({ ...c });
@@ -92,6 +97,7 @@ export class GCRLModel extends Module {
     this.ln_f = this.child("ln_f", new LayerNorm(d, { eps: c.layerNormEps }));
     this.head = this.child("head", new ProjectionHead(d, c.projectionDim));
     this.out = this.child("out", new Linear(d, c.vocabSize));
+    this.setCompute(compute); // every block, attention and Linear reads its own (the same) value
   }
 
   // ---- the four stages ------------------------------------------------------------------------

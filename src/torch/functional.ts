@@ -2,7 +2,7 @@
 // convolution/pooling/resampling ops used by feature networks and image augmentation.
 import { Tensor, op, opT, type TensorOrScalar } from "./tensor.ts";
 import { argError } from "./errors.ts";
-import { linearKernel } from "./kernels.ts";
+import { linearKernel, DEFAULT_COMPUTE, type ComputeOptions } from "./kernels.ts";
 
 function nonEmpty(opName: string, tensors: Tensor[]): void {
   if (!Array.isArray(tensors) || tensors.length === 0 || !tensors.every((t) => t instanceof Tensor)) {
@@ -42,9 +42,12 @@ export function pad(x: Tensor, pads: number[], mode: "constant" | "reflect" | "r
 
 // ---- products -----------------------------------------------------------------------------------
 
-/** x · weightᵀ + bias, with weight (out, in) as in nn.Linear (gcrl::linear or aten::linear: see kernels.ts). */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  return linearKernel(x, weight, bias ?? null);
+/**
+ * x · weightᵀ + bias, with weight (out, in) as in nn.Linear; `compute` picks the kernel (gcrl::linear
+ * or aten::linear) and the matmul precision (see kernels.ts). Default: fp32 on the fast kernels.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, compute: ComputeOptions = DEFAULT_COMPUTE): Tensor {
+  return linearKernel(x, weight, bias ?? null, compute);
 }
 
 /** Einstein summation, e.g. einsum("bij,bjk->bik", a, b). */

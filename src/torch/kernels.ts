@@ -1,11 +1,12 @@
 // The fast training kernels of native/src/kernels.cc (dispatcher operators of the `gcrl` namespace)
-// and the process-wide switches that pick them:
+// and the compute options that pick them. There is no process-wide setting: a ComputeOptions value
+// is held by the model (Module.compute, set with setCompute()) and passed to every call here.
 //
-//   kernel path   "fast" (default): Linear layers on the CPU run gcrl::linear (GEMMs over row
+//   kernels       "fast" (default): Linear layers on the CPU run gcrl::linear (GEMMs over row
 //                 chunks) and attention runs the fused gcrl::attention; "reference": aten::linear
 //                 and matmul/softmax attention, the straightforward implementation the fast path
 //                 is tested against.
-//   matmul precision "fp32" (default) or "bf16": Linear and attention matmuls on bfloat16 copies of
+//   precision     "fp32" (default) or "bf16": Linear and attention matmuls on bfloat16 copies of
 //                 their operands, with float32 accumulation, softmax, norms, losses and master
 //                 weights (mixed precision). Only worth it where the CPU multiplies bf16 natively
 //                 (AVX512-BF16 or AMX); see bf16Supported().
@@ -25,38 +26,22 @@ export type MatmulPrecision = "fp32" | "bf16";
  */
 export const LINEAR_CHUNK_ROWS = 4096;
 
-let path: KernelPath = "fast";
-let precision: MatmulPrecision = "fp32";
-
-export function setKernelPath(p: KernelPath): void {
-  if (p !== "fast" && p !== "reference") argError("setKernelPath", "path", `"fast" or "reference"`, p);
-  path = p;
+/** How a module's Linear layers and attention compute: the matmul precision and the kernel path. */
+export interface ComputeOptions {
+  readonly precision: MatmulPrecision;
+  readonly kernels: KernelPath;
 }
 
-export function kernelPath(): KernelPath {
-  return path;
-}
+/** fp32 matmuls on the fast kernels: what every module computes with unless told otherwise. */
+export const DEFAULT_COMPUTE: ComputeOptions = Object.freeze({ precision: "fp32", kernels: "fast" });
 
-export function setMatmulPrecision(p: MatmulPrecision): void {
-  if (p !== "fp32" && p !== "bf16") argError("setMatmulPrecision", "precision", `"fp32" or "bf16"`, p);
-  precision = p;
-}
-
-export function matmulPrecision(): MatmulPrecision {
-  return precision;
-}
-
-/** Runs fn with the given kernel path and matmul precision, restoring the previous ones after. */
-export function withKernels<T>(settings: { path?: KernelPath; precision?: MatmulPrecision }, fn: () => T): T {
-  const saved = { path, precision };
-  if (settings.path !== undefined) setKernelPath(settings.path);
-  if (settings.precision !== undefined) setMatmulPrecision(settings.precision);
-  try {
-    return fn();
-  } finally {
-    path = saved.path;
-    precision = saved.precision;
-  }
+/** `base` (default DEFAULT_COMPUTE) with the given fields replaced, checked; a frozen value. */
+export function resolveCompute(options: Partial<ComputeOptions> = {}, base: ComputeOptions = DEFAULT_COMPUTE): ComputeOptions {
+  const precision = options.precision ?? base.precision;
+  const kernels = options.kernels ?? base.kernels;
+  if (precision !== "fp32" && precision !== "bf16") argError("resolveCompute", "precision", `"fp32" or "bf16"`, precision);
+  if (kernels !== "fast" && kernels !== "reference") argError("resolveCompute", "kernels", `"fast" or "reference"`, kernels);
+  return precision === DEFAULT_COMPUTE.precision && kernels === DEFAULT_COMPUTE.kernels ? DEFAULT_COMPUTE : Object.freeze({ precision, kernels });
 }
 
 let bf16Cpu: boolean | undefined;
@@ -114,13 +99,13 @@ function linearChunkedRefusal(x: Tensor, weight: Tensor, bias: Tensor | null): {
 }
 
 /**
- * y = x·Wᵀ + b, x (..., in), W (out, in), b (out) or null. On the fast path, for tensors gcrl::linear
- * takes: gcrl::linear (chunked GEMMs; in bf16 under matmul precision "bf16"); otherwise aten::linear
+ * y = x·Wᵀ + b, x (..., in), W (out, in), b (out) or null. On kernels "fast", for tensors gcrl::linear
+ * takes: gcrl::linear (chunked GEMMs; in bf16 under precision "bf16"); otherwise aten::linear
  * (bf16 operands cast explicitly under "bf16"), whose errors name bad arguments as linear's.
  */
-export function linearKernel(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
-  const bf16 = precision === "bf16" && x.dtype === "float32";
-  if (path === "fast" && linearChunkedRefusal(x, weight, bias) === null) return opT("gcrl::linear", x, weight, bias, LINEAR_CHUNK_ROWS, bf16);
+export function linearKernel(x: Tensor, weight: Tensor, bias: Tensor | null, compute: ComputeOptions): Tensor {
+  const bf16 = compute.precision === "bf16" && x.dtype === "float32";
+  if (compute.kernels === "fast" && linearChunkedRefusal(x, weight, bias) === null) return opT("gcrl::linear", x, weight, bias, LINEAR_CHUNK_ROWS, bf16);
   if (bf16) return opT("aten::linear", x.to("bfloat16"), weight.to("bfloat16"), bias === null ? null : bias.to("bfloat16")).to("float32");
   return opT("aten::linear", x, weight, bias);
 }
@@ -139,14 +124,14 @@ export function attentionFused(qkv: Tensor, heads: number, causal: boolean): Ten
   return opT("gcrl::attention", qkv, heads, causal);
 }
 
-/** Whether attention on qkv can take the fused kernel: fast path, float32/64 CPU, fp32 matmuls, no dropout. */
-export function fusedAttentionApplies(qkv: Tensor, dropoutActive: boolean): boolean {
-  return path === "fast" && precision === "fp32" && !dropoutActive && qkv.device === "cpu" && (qkv.dtype === "float32" || qkv.dtype === "float64") && qkv.numel > 0;
+/** Whether attention on qkv can take the fused kernel: kernels "fast", fp32 matmuls, float32/64 CPU, no dropout. */
+export function fusedAttentionApplies(qkv: Tensor, dropoutActive: boolean, compute: ComputeOptions): boolean {
+  return compute.kernels === "fast" && compute.precision === "fp32" && !dropoutActive && qkv.device === "cpu" && (qkv.dtype === "float32" || qkv.dtype === "float64") && qkv.numel > 0;
 }
 
-/** a·b (torch.matmul), in bf16 with a float32 result under matmul precision "bf16". */
-export function matmulKernel(a: Tensor, b: Tensor): Tensor {
-  if (precision === "bf16" && a.dtype === "float32") return a.to("bfloat16").matmul(b.to("bfloat16")).to("float32");
+/** a·b (torch.matmul), in bf16 with a float32 result under precision "bf16". */
+export function matmulKernel(a: Tensor, b: Tensor, compute: ComputeOptions): Tensor {
+  if (compute.precision === "bf16" && a.dtype === "float32") return a.to("bfloat16").matmul(b.to("bfloat16")).to("float32");
   return a.matmul(b);
 }
 
@@ -183,9 +168,10 @@ export const CPU_CACHE_BYTES = 8 * 1024 ** 3;
 let cacheDepth = 0;
 
 function enterCpuCache(maxBytes: number): void {
-  // The cache belongs to the fast path: on the reference path ("before", for comparisons) the
-  // outermost call leaves libtorch's default allocator in place.
-  if (cacheDepth === 0 && path === "fast") setCpuCache(maxBytes);
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) argError("withCpuCache", "maxBytes", "a non-negative integer number of bytes", maxBytes);
+  // An outermost call with maxBytes 0 ("before", for comparisons with the reference kernels) leaves
+  // libtorch's default allocator in place, for itself and every call nested in it.
+  if (cacheDepth === 0 && maxBytes > 0) setCpuCache(maxBytes);
   cacheDepth++;
 }
 
@@ -197,8 +183,8 @@ function leaveCpuCache(): void {
 /**
  * Runs fn (sync or async) with the caching allocator on, then switches it off and frees the cache.
  * Calls nest (an evaluation inside a training run): an inner call keeps the outer call's cache and
- * size, and only the outermost call switches it off. On kernel path "reference" it runs fn without
- * the cache.
+ * size, and only the outermost call switches it off. An outermost call with maxBytes 0 runs fn,
+ * and the calls nested in it, without the cache.
  */
 export async function withCpuCache<T>(fn: () => Promise<T> | T, maxBytes = CPU_CACHE_BYTES): Promise<T> {
   enterCpuCache(maxBytes);

@@ -1,17 +1,19 @@
 // loadRun: a finished (or interrupted) run folder back in memory, for evaluation code — the
-// resolved config, the model with its latest saved weights (eval mode), the palette and the metrics.
+// resolved config, the model with its latest saved weights (eval mode, computing in the run's
+// precision: runCompute, as in training), the palette and the metrics.
 // A folder that cannot be used is an InputError naming the file (one line, exit 2 on the command
 // line): missing or corrupt files, config.json sections that disagree (run-file-check.ts), a palette
 // that does not paint the model's K tokens, weights that do not fit the model or hold NaN/Inf.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { getRngState, loadSafetensors, setRngState, tidy, TorchError, type Tensor } from "../torch/index.ts";
+import { getRngState, loadSafetensors, setRngState, tidy, TorchError, type ComputeOptions, type Tensor } from "../torch/index.ts";
 import { GCRLModel } from "../model/gcrl-model.ts";
 import { ModelConfigError, type ModelConfig } from "../model/config.ts";
 import { PaletteQuantizer } from "../data/palette.ts";
 import type { RunConfig } from "./run-config.ts";
 import { RUN_FILES, RunFolderError, readMetrics, type MetricsRecord } from "./run-folder.ts";
 import { readRunConfigFile, type RunConfigFile } from "./trainer.ts";
+import { runCompute } from "./compute.ts";
 
 export interface LoadedRun {
   dir: string;
@@ -19,7 +21,10 @@ export interface LoadedRun {
   config: RunConfig;
   /** The model's config (sizes from the data and palette filled in). */
   modelConfig: ModelConfig;
-  /** The weights of model.safetensors, in eval mode. Dispose it when done. */
+  /**
+   * The weights of model.safetensors, in eval mode, computing as the run trained (model.compute:
+   * train.precision, with the trainer's fallback). Dispose it when done.
+   */
   model: GCRLModel;
   palette: PaletteQuantizer;
   /** metrics.jsonl, in order: { kind: "train" | "eval", step, ... }. */
@@ -33,6 +38,10 @@ export interface LoadedRun {
 export interface LoadRunOptions {
   /** Put the model here (default "cpu"). */
   device?: string;
+  /** Overrides of the run's compute options (default: none; a comparison may ask for fp32). */
+  compute?: Partial<ComputeOptions>;
+  /** Where the bf16 fallback's warning goes (default stderr). */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -50,7 +59,8 @@ export function loadRun(dir: string, options: LoadRunOptions = {}): LoadedRun {
   let step = 0;
   try {
     checkPaletteFits(palette, run, palettePath, configPath);
-    model = buildModel(run.model, configPath);
+    const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+    model = buildModel(run.model, { ...runCompute(run.config, warn), ...options.compute }, configPath);
     const built = model;
     tidy(() => {
       const { tensors, metadata } = loadSafetensors(weightsPath);
@@ -81,11 +91,11 @@ function checkPaletteFits(palette: PaletteQuantizer, run: RunConfigFile, palette
   }
 }
 
-/** The model of config.json's `model` section, with fresh weights; the global random generator is left as it was. */
-function buildModel(config: ModelConfig, configPath: string): GCRLModel {
+/** The model of config.json's `model` section computing with `compute`, with fresh weights; the global random generator is left as it was. */
+function buildModel(config: ModelConfig, compute: Partial<ComputeOptions>, configPath: string): GCRLModel {
   const rng = getRngState();
   try {
-    return new GCRLModel(config);
+    return new GCRLModel(config, compute);
   } catch (err) {
     if (err instanceof ModelConfigError) throw new RunFolderError(`${configPath}: model: ${err.problems.join("; ")}`);
     throw err;

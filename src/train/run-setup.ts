@@ -3,7 +3,7 @@
 // loader and evaluator, the state a resume continues from, and the schedule's length.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { AdamW, manualSeed, setRngState } from "../torch/index.ts";
+import { AdamW, manualSeed, setRngState, type ComputeOptions } from "../torch/index.ts";
 import { GCRLModel } from "../model/gcrl-model.ts";
 import { loadDataset, defaultPaletteSize, type DatasetSpec } from "../data/datasets/index.ts";
 import { disposeSet, imageShape, limitSet, setSize, type ImageSet } from "../data/image-set.ts";
@@ -110,9 +110,9 @@ export function lockRunFolder(dir: string, resume: boolean, commandLine: readonl
 /**
  * Loads the data and builds the palette, model, optimizer, loader and evaluator, in this order
  * (manualSeed(train.seed) right before the model, so its initial weights follow from the seed).
- * Everything built is pushed onto `owned`.
+ * Everything built is pushed onto `owned`. The model computes with `compute` (runCompute of the config).
  */
-export async function buildRun(prepared: PreparedRun, options: TrainOptions, owned: Owned): Promise<BuiltRun> {
+export async function buildRun(prepared: PreparedRun, options: TrainOptions, owned: Owned, compute: ComputeOptions): Promise<BuiltRun> {
   const { config, knnWanted } = prepared;
   const device = options.device ?? "cpu";
   const { trainSet, evalSet } = await loadRunData(config, owned);
@@ -122,7 +122,7 @@ export async function buildRun(prepared: PreparedRun, options: TrainOptions, own
   const shape = imageShape(trainSet);
   const palette = runPalette(config, options.out, prepared.stored !== null, trainSet, shape[2]);
   owned.push(palette);
-  const { model, optimizer } = buildModel(config, shape, palette.k, device, owned);
+  const { model, optimizer } = buildModel(config, shape, palette.k, device, compute, owned);
   const mode = config.objective.mode;
   const loader = new PairLoader(trainSet, palette, pairAugment(config.augment.weak, config.augment.strong), {
     batchSize: config.train.batchSize,
@@ -161,10 +161,14 @@ function runPalette(config: RunConfig, dir: string, resume: boolean, trainSet: I
     : PaletteQuantizer.fit(trainSet.images, { k: config.palette.k ?? defaultPaletteSize(channels === 1 ? 1 : 3), seed: config.train.seed, samplePixels: config.palette.samplePixels });
 }
 
-/** The model (seeded by train.seed, on `device`, in training mode) and AdamW with weight decay on decayParameters() only. */
-function buildModel(config: RunConfig, shape: [number, number, number], vocabSize: number, device: string, owned: Owned): { model: GCRLModel; optimizer: AdamW } {
+/**
+ * The model (seeded by train.seed, on `device`, in training mode, computing with `compute`: the
+ * run's precision, which its periodic evaluations use too) and AdamW with weight decay on
+ * decayParameters() only.
+ */
+function buildModel(config: RunConfig, shape: [number, number, number], vocabSize: number, device: string, compute: ComputeOptions, owned: Owned): { model: GCRLModel; optimizer: AdamW } {
   manualSeed(config.train.seed);
-  const model = new GCRLModel({ ...config.model, height: shape[0], width: shape[1], vocabSize });
+  const model = new GCRLModel({ ...config.model, height: shape[0], width: shape[1], vocabSize }, compute);
   owned.push(model);
   if (device !== "cpu") model.toDevice(device);
   model.train();

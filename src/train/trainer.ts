@@ -15,10 +15,11 @@
 //             metrics every train.logEvery steps; evaluation every train.evalEvery steps and at
 //             the end; checkpoint every train.checkpointEvery steps, at the end and on abort
 //                                                                           (step-loop.ts)
-// This file puts them in order and holds the session's settings (threads, matmul precision, log).
+// This file puts them in order and holds the session's settings (threads, log). The matmul precision
+// is the model's own (runCompute in compute.ts, given to buildRun), not a process-wide setting.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { setNumThreads, getNumThreads, bf16Supported, matmulPrecision, setMatmulPrecision, withCpuCache, type MatmulPrecision } from "../torch/index.ts";
+import { setNumThreads, getNumThreads, withCpuCache, type MatmulPrecision } from "../torch/index.ts";
 import { setSize } from "../data/image-set.ts";
 import type { RunConfig } from "./run-config.ts";
 import { ProgressReporter } from "./progress.ts";
@@ -32,8 +33,10 @@ import { runConfigFileFor } from "./run-config-file.ts";
 import { buildRun, freshState, lockRunFolder, planSchedule, prepareRun, restoreRun, type BuiltRun, type Owned, type PreparedRun, type RunState } from "./run-setup.ts";
 import { runSteps } from "./step-loop.ts";
 import type { RunResult, TrainOptions } from "./train-types.ts";
+import { runCompute } from "./compute.ts";
 
 export { RUN_FORMAT, RUN_VERSION, readRunConfigFile, configDifferences, type RunConfigFile } from "./run-config-file.ts";
+export { trainingPrecision, runCompute } from "./compute.ts";
 export { NonFiniteLossError, type TrainProgress, type TrainOptions, type RunStatus, type RunResult } from "./train-types.ts";
 
 function defaultLog(line: string): void {
@@ -78,19 +81,17 @@ async function trainLocked(prepared: PreparedRun, options: TrainOptions): Promis
   if (config.train.threads !== null) setNumThreads(config.train.threads);
   const threadsLine = threadsWarning(config.train.threads);
   if (threadsLine !== null) reporter.line(threadsLine);
-  const previousPrecision = matmulPrecision();
-  const precision = trainingPrecision(config.train.precision, (line) => reporter.line(line));
-  setMatmulPrecision(precision);
+  const compute = runCompute(config, (line) => reporter.line(line));
+  const precision = compute.precision;
 
   const owned: Owned = [];
   try {
-    const run = await buildRun(prepared, options, owned);
+    const run = await buildRun(prepared, options, owned, compute);
     const { state, checkpointStep } = writeRunFolder(prepared, run, options);
     const plan = planSchedule(prepared, state, run.loader.batchesPerEpoch);
     describeRun(reporter, { prepared, run, state, checkpointStep, plan, dir, device, precision });
     return await runSteps({ dir, config, device, run, state, checkpointStep, plan, reporter, useTty, options });
   } finally {
-    setMatmulPrecision(previousPrecision);
     reporter.finish();
     for (const o of owned.reverse()) o.dispose();
   }
@@ -135,15 +136,4 @@ function describeRun(
       `AdamW lr ${config.optim.lr} (warm-up ${config.optim.warmupSteps}, cosine to ${config.optim.minLr}), weight decay ${config.optim.weightDecay}, clip ${config.optim.gradClip || "off"}; ` +
       `budget ${describeBudget}; ${getNumThreads()} threads, ${r.device}, ${r.precision === "bf16" ? "bf16 mixed precision" : "fp32"}`,
   );
-}
-
-/**
- * The matmul precision a run trains in: the config's, except that "bf16" on a CPU without native
- * bf16 falls back to "fp32" with a warning (libtorch would emulate it, many times slower).
- * GCRL_FORCE_BF16=1 keeps emulated bf16 (for tests of the bf16 path on such machines).
- */
-export function trainingPrecision(wanted: MatmulPrecision, warn: (line: string) => void): MatmulPrecision {
-  if (wanted !== "bf16" || bf16Supported() || process.env.GCRL_FORCE_BF16 === "1") return wanted;
-  warn("warning: train.precision \"bf16\" needs a CPU with native bfloat16 (avx512_bf16 or amx_bf16 in /proc/cpuinfo); this one has neither, so training runs in fp32");
-  return "fp32";
 }

@@ -87,7 +87,8 @@ test("withCpuCache and withCpuCacheSync nest: only the outermost call switches t
   assert.equal(cpuCacheStats().cachedBytes, 0);
 });
 
-test("on kernel path \"reference\" withCpuCache leaves the default allocator in place", () => {
-  T.withKernels({ path: "reference" }, () => withCpuCacheSync(() => T.full([MiB], 1).dispose()));
+test("an outermost withCpuCache of 0 bytes leaves the default allocator in place, for the calls nested in it too", () => {
+  withCpuCacheSync(() => withCpuCacheSync(() => T.full([MiB], 1).dispose()), 0);
   assert.equal(cpuCacheStats().cachedBytes, 0);
+  assert.throws(() => withCpuCacheSync(() => 1, -1), /withCpuCache.*maxBytes/s);
 });

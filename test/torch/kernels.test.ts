@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as T from "../../src/torch/index.ts";
-import { Tensor, tidy, linearChunked, attentionFused, withKernels, kernelPath, matmulPrecision, blasThreads, setBlasThreads } from "../../src/torch/index.ts";
+import { Tensor, tidy, linearChunked, attentionFused, resolveCompute, blasThreads, setBlasThreads, type KernelPath, type MatmulPrecision } from "../../src/torch/index.ts";
 import { GCRLModel } from "../../src/model/index.ts";
 import { multiHeadAttention } from "../../src/model/attention.ts";
 import { hybridLoss } from "../../src/train/objectives.ts";
@@ -123,13 +123,12 @@ for (const [name, b, n1, n2, heads, dh, causal, scale = 1] of ATTENTION_CASES) {
       const d = heads * dh;
       const qkv0 = T.randn([b, n1, n2, 3 * d]).mul(scale);
       const r = T.randn([b, n1, n2, d]);
-      const run = (path: "fast" | "reference"): Tensor[] =>
-        withKernels({ path }, () => {
-          const qkv = qkv0.detach().clone().requiresGrad_();
-          const y = multiHeadAttention(qkv, heads, { causal, dropout: 0, training: true });
-          y.mul(r).sum().backward();
-          return [y.detach(), qkv.grad!];
-        });
+      const run = (kernels: KernelPath): Tensor[] => {
+        const qkv = qkv0.detach().clone().requiresGrad_();
+        const y = multiHeadAttention(qkv, heads, { causal, dropout: 0, training: true, compute: resolveCompute({ kernels }) });
+        y.mul(r).sum().backward();
+        return [y.detach(), qkv.grad!];
+      };
       const [yRef, gRef] = run("reference");
       const [yFast, gFast] = run("fast");
       assert.deepEqual(yFast!.shape, [b, n1, n2, d]);
@@ -184,14 +183,16 @@ function tinyModel(size: { height: number; width: number; vocabSize: number; pro
   return { model, weak: T.randint(0, size.vocabSize, shape), strong: T.randint(0, size.vocabSize, shape) };
 }
 
-/** Loss and every parameter gradient (as float64) of one gcrl step of model on the given path. */
-function lossAndGrads(model: GCRLModel, weak: Tensor, strong: Tensor, settings: { path?: "fast" | "reference"; precision?: "fp32" | "bf16" }): { loss: number; grads: Tensor[] } {
-  return withKernels(settings, () => {
-    model.zeroGrad();
-    const r = hybridLoss({ mode: "gcrl", alpha: 1, beta: 1, tau: 0.1 }, model, weak, strong);
-    r.loss.backward();
-    return { loss: r.loss.item(), grads: model.parameters().map((p) => p.grad!.to("float64")) };
-  });
+/**
+ * Loss and every parameter gradient (as float64) of one gcrl step of model with the given kernel
+ * path and precision (set on the model: setCompute; the model keeps them after).
+ */
+function lossAndGrads(model: GCRLModel, weak: Tensor, strong: Tensor, settings: { kernels?: KernelPath; precision?: MatmulPrecision }): { loss: number; grads: Tensor[] } {
+  model.setCompute(settings);
+  model.zeroGrad();
+  const r = hybridLoss({ mode: "gcrl", alpha: 1, beta: 1, tau: 0.1 }, model, weak, strong);
+  r.loss.backward();
+  return { loss: r.loss.item(), grads: model.parameters().map((p) => p.grad!.to("float64")) };
 }
 
 test("a GCRL training loss and all its gradients: fast path = reference path (float64 to 1e-10; float32 to 1e-5 / 1e-4)", (t) => {
@@ -204,9 +205,9 @@ test("a GCRL training loss and all its gradients: fast path = reference path (fl
     const m64 = new GCRLModel(model.config);
     m64.loadStateDict(new Map(model.namedParameters().map(([k, p]) => [k, p.detach()])));
     m64.to("float64");
-    const truth = lossAndGrads(m64, weak, strong, { path: "reference" });
+    const truth = lossAndGrads(m64, weak, strong, { kernels: "reference" });
     for (const parallel of [false, true]) {
-      const fast64 = blasMode(parallel, () => lossAndGrads(m64, weak, strong, { path: "fast" }));
+      const fast64 = blasMode(parallel, () => lossAndGrads(m64, weak, strong, { kernels: "fast" }));
       assert.ok(Math.abs(fast64.loss - truth.loss) / truth.loss < 1e-12, `float64 loss ${fast64.loss} vs ${truth.loss}`);
       truth.grads.forEach((g, i) => {
         const d = relDiff(fast64.grads[i]!, g);
@@ -220,10 +221,10 @@ test("a GCRL training loss and all its gradients: fast path = reference path (fl
     // gradients beyond 1e-4 are those float32 rounding alone puts there, whatever the kernels:
     // ln_r.bias and head.2.bias sum contrastive gradients that nearly cancel (the reference path is
     // ~2e-3 and ~6e-5 off float64 there). The float64 comparison above is the exact one.
-    const ref = lossAndGrads(model, weak, strong, { path: "reference" });
+    const ref = lossAndGrads(model, weak, strong, { kernels: "reference" });
     for (const parallel of [false, true]) {
-      const fast = blasMode(parallel, () => lossAndGrads(model, weak, strong, { path: "fast" }));
-      assert.equal(kernelPath(), "fast", "withKernels restores the previous path");
+      const fast = blasMode(parallel, () => lossAndGrads(model, weak, strong, { kernels: "fast" }));
+      assert.equal(model.compute.kernels, "fast", "the model holds the kernel path it was last given");
       const lossDiff = Math.abs(fast.loss - ref.loss) / Math.abs(ref.loss);
       assert.ok(lossDiff < 1e-5, `loss ${fast.loss} vs ${ref.loss}: relative difference ${lossDiff}`);
       let worst = 0;
@@ -269,5 +270,4 @@ test("train.precision bf16 falls back to fp32 with a warning where the CPU lacks
     assert.match(warnings.join("\n"), /bf16.*avx512_bf16 or amx_bf16.*fp32/);
   }
   assert.equal(trainingPrecision("fp32", (line) => warnings.push(line)), "fp32");
-  assert.equal(matmulPrecision(), "fp32");
 });

@@ -32,6 +32,6 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     const last = x.shape[x.ndim - 1];
     if (last !== this.inFeatures) argError("Linear.forward", "x", `a tensor whose last dim is ${this.inFeatures}`, x);
-    return linear(x, this.weight, this.bias);
+    return linear(x, this.weight, this.bias, this.compute); // this.compute: Module's, set with setCompute()
   }
 }

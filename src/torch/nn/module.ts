@@ -11,6 +11,7 @@ import { noGrad } from "../autograd.ts";
 import { callOp } from "../dispatch.ts";
 import { argError, TorchError } from "../errors.ts";
 import { isFloating, type DType, type Device } from "../dtype.ts";
+import { DEFAULT_COMPUTE, resolveCompute, type ComputeOptions } from "../kernels.ts";
 
 export interface LoadStateDictOptions {
   /** Missing and unexpected keys are errors (default true). Shape and dtype mismatches always are. */
@@ -35,6 +36,12 @@ const shapeText = (s: readonly number[]): string => `[${s.join(", ")}]`;
 export class Module {
   /** True in training mode (dropout active); set with train()/eval(), which reach every child. */
   training = true;
+  /**
+   * How this module's Linear layers and attention compute (matmul precision, kernel path; see
+   * kernels.ts): a value the module holds, not a process-wide setting. Set with setCompute(), which
+   * reaches every child, so a model and all its layers compute alike.
+   */
+  compute: ComputeOptions = DEFAULT_COMPUTE;
   readonly #params = new Map<string, Tensor>();
   readonly #buffers = new Map<string, BufferEntry>();
   readonly #children = new Map<string, Module>();
@@ -178,6 +185,16 @@ export class Module {
   /** Evaluation mode (dropout off); same as train(false). */
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Sets the compute options of this module and every descendant: this.compute with the given
+   * fields replaced (e.g. { precision: "bf16" }); returns this.
+   */
+  setCompute(options: Partial<ComputeOptions>): this {
+    const compute = resolveCompute(options, this.compute);
+    for (const m of this.modules()) m.compute = compute;
+    return this;
   }
 
   /** Drops every parameter's gradient (sets .grad to null, which frees it). */
