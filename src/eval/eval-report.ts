@@ -11,6 +11,7 @@ import type {
   LikelihoodResult,
   NotApplicable,
   OodScoreName,
+  OodScores,
   ProbeResult,
   DataIdentity,
 } from "./run-evaluation.ts";
@@ -19,17 +20,10 @@ export const EVAL_FORMAT = "gcrl.eval";
 /** 2: eval.json names every image set's source and content fingerprint (`data`, ood.inFingerprint/outFingerprint). */
 export const EVAL_VERSION = 2;
 
-export interface OodSummary {
-  /** Where the in-distribution test images and the OOD images came from (reader's text, folder included). */
-  inDataset: string;
-  outDataset: string;
-  /** Content fingerprints of both sets (equal exactly when they hold the same images and labels). */
-  inFingerprint: string;
-  outFingerprint: string;
-  nIn: number;
-  nOut: number;
+/** eval.json's OOD section: OodScores without the raw per-image scores (sources, fingerprints and counts as there). */
+export type OodSummary = Omit<OodScores, "results" | "raw"> & {
   scores: { name: OodScoreName; description: string; supervised: boolean; metrics: OodMetrics | NotApplicable }[];
-}
+};
 
 export interface EvalReport {
   format: typeof EVAL_FORMAT;

@@ -14,10 +14,9 @@ import { cpSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync
 import { join } from "node:path";
 import sharp from "sharp";
 import { cudaAvailable } from "../../src/torch/index.ts";
-import { train } from "../../src/train/trainer.ts";
 import { appendMetrics, readMetrics, RUN_FILES } from "../../src/train/run-folder.ts";
 import { FileError } from "../../src/util/input-error.ts";
-import { TINY_OVERRIDES, tempFolder, tinyConfig } from "../train/trainer-fixtures.ts";
+import { TINY_OVERRIDES, tempFolder, trainTinyCliRun } from "../train/trainer-fixtures.ts";
 
 const tmp = tempFolder("errors-cli");
 const runDir = join(tmp.dir, "run");
@@ -26,15 +25,7 @@ const tinyFile = join(tmp.dir, "tiny.json");
 let fullDisk: string | null = null;
 
 before(async () => {
-  await train(
-    tinyConfig((c) => {
-      c.budget.steps = 2;
-      c.train.evalEvery = 0;
-      c.train.checkpointEvery = 0;
-      c.data.evalImages = 8;
-    }),
-    { out: runDir, log: null },
-  );
+  await trainTinyCliRun(runDir);
   writeFileSync(tinyFile, JSON.stringify({ ...TINY_OVERRIDES, budget: { steps: 2, epochs: null, minutes: null }, data: { ...TINY_OVERRIDES.data, evalImages: 0 } }));
   await writeFolders();
   fullDisk = mountFullDisk(join(tmp.dir, "full"));

@@ -8,14 +8,13 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import type { Tensor } from "../../src/torch/index.ts";
-import { train } from "../../src/train/trainer.ts";
 import { loadRun } from "../../src/train/load-run.ts";
 import { loadDataset } from "../../src/data/datasets/index.ts";
 import { disposeSet } from "../../src/data/image-set.ts";
 import { completeTokens, sampleTokens } from "../../src/eval/sampling.ts";
 import { run as sampleCommand } from "../../src/cli/sample.ts";
 import { run as completeCommand } from "../../src/cli/complete.ts";
-import { tempFolder, tinyConfig } from "../train/trainer-fixtures.ts";
+import { tempFolder, trainTinyCliRun } from "../train/trainer-fixtures.ts";
 
 const tmp = tempFolder("sample-cli");
 after(() => tmp.cleanup());
@@ -23,15 +22,7 @@ const runDir = join(tmp.dir, "run");
 const simclrDir = join(tmp.dir, "simclr");
 
 before(async () => {
-  await train(
-    tinyConfig((c) => {
-      c.budget.steps = 2;
-      c.train.evalEvery = 0;
-      c.train.checkpointEvery = 0;
-      c.data.evalImages = 8;
-    }),
-    { out: runDir, log: null },
-  );
+  await trainTinyCliRun(runDir);
   // A simclr run: the same folder with the objective mode changed (only the mode is checked).
   cpSync(runDir, simclrDir, { recursive: true });
   const configPath = join(simclrDir, "config.json");

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadSafetensors } from "../../src/torch/index.ts";
 import { resolveRunConfig } from "../../src/train/run-config-validate.ts";
+import { train } from "../../src/train/trainer.ts";
 import type { RunConfig } from "../../src/train/run-config.ts";
 
 /** Overrides of RUN_DEFAULTS (the form of a config file). */
@@ -21,6 +22,19 @@ export function tinyConfig(patch: (c: RunConfig) => void = () => {}): RunConfig 
   const c = resolveRunConfig(structuredClone(TINY_OVERRIDES), "tiny test config");
   patch(c);
   return c;
+}
+
+/** A 2-step tiny run (no periodic evaluation or checkpoint, 8 eval images) in `dir`: the CLI tests' run folder. */
+export async function trainTinyCliRun(dir: string): Promise<void> {
+  await train(
+    tinyConfig((c) => {
+      c.budget.steps = 2;
+      c.train.evalEvery = 0;
+      c.train.checkpointEvery = 0;
+      c.data.evalImages = 8;
+    }),
+    { out: dir, log: null },
+  );
 }
 
 export function tempFolder(prefix: string): { dir: string; cleanup: () => void } {
