@@ -50,12 +50,7 @@ export function typicalityScores(bitsPerDim: ArrayLike<number>, trainMeanBitsPer
  * (complexityBitsPerDim in complexity.ts) for the same image. Both lists have one entry per image.
  */
 export function complexityCorrectedScores(bitsPerDim: ArrayLike<number>, complexityBitsPerDim: ArrayLike<number>): Float64Array {
-  const nll = checkNumbers("complexityCorrectedScores", "bitsPerDim", bitsPerDim);
-  const l = checkNumbers("complexityCorrectedScores", "complexityBitsPerDim", complexityBitsPerDim);
-  if (l.length !== nll.length) {
-    throw new RangeError(`complexityCorrectedScores: complexityBitsPerDim has ${l.length} entries, bitsPerDim has ${nll.length}; expected one each per image`);
-  }
-  return nll.map((v, i) => v - l[i]!);
+  return bitsPerDimDifference("complexityCorrectedScores", bitsPerDim, "complexityBitsPerDim", complexityBitsPerDim);
 }
 
 /**
@@ -63,12 +58,17 @@ export function complexityCorrectedScores(bitsPerDim: ArrayLike<number>, complex
  * score of Ren et al. 2019 (higher = more OOD). Both lists have one entry per image.
  */
 export function likelihoodRatioScores(bitsPerDim: ArrayLike<number>, backgroundBitsPerDim: ArrayLike<number>): Float64Array {
-  const nll = checkNumbers("likelihoodRatioScores", "bitsPerDim", bitsPerDim);
-  const bg = checkNumbers("likelihoodRatioScores", "backgroundBitsPerDim", backgroundBitsPerDim);
-  if (bg.length !== nll.length) {
-    throw new RangeError(`likelihoodRatioScores: backgroundBitsPerDim has ${bg.length} entries, bitsPerDim has ${nll.length}; expected one each per image`);
+  return bitsPerDimDifference("likelihoodRatioScores", bitsPerDim, "backgroundBitsPerDim", backgroundBitsPerDim);
+}
+
+/** bitsPerDim[i] − other[i] per image, after checking both lists (finite numbers, one each per image). */
+function bitsPerDimDifference(fn: string, bitsPerDim: ArrayLike<number>, otherName: string, other: ArrayLike<number>): Float64Array {
+  const nll = checkNumbers(fn, "bitsPerDim", bitsPerDim);
+  const o = checkNumbers(fn, otherName, other);
+  if (o.length !== nll.length) {
+    throw new RangeError(`${fn}: ${otherName} has ${o.length} entries, bitsPerDim has ${nll.length}; expected one each per image`);
   }
-  return nll.map((v, i) => v - bg[i]!);
+  return nll.map((v, i) => v - o[i]!);
 }
 
 function checkLogits(fn: string, logits: unknown): asserts logits is Tensor {
