@@ -4,6 +4,8 @@
 // alias (`aliasOf`): it sets the new option's value and prints one note on stderr.
 import { parseArgs } from "node:util";
 import { expectedErrorMessage } from "../util/input-error.ts";
+import type { z } from "zod";
+import { formatSettingValue, settingAt, SettingTextError } from "../util/settings.ts";
 
 export interface OptionSpec {
   type: "string" | "boolean";
@@ -145,4 +147,56 @@ export async function runCommand(command: string, body: () => Promise<number | v
 export function splitOption(name: string, value: string): "train" | "test" | "all" {
   if (value !== "train" && value !== "test" && value !== "all") throw new UsageError(`--${name}: expected train, test or all, got '${value}'`);
   return value;
+}
+
+/**
+ * Option-table rows for declared settings (util/settings.ts): each under its SettingInfo.flag, with
+ * its placeholder, its default (unless null) and its help; `help` replaces a help line where a
+ * command means something narrower.
+ */
+export function settingOptions(schema: z.ZodType, keys: readonly string[], help: Readonly<Record<string, string>> = {}): OptionTable {
+  const table: OptionTable = {};
+  for (const key of keys) {
+    const { info } = settingAt(schema, key) ?? (() => { throw new Error(`settingOptions: no setting ${key}`); })();
+    const flag = info.flag ?? key;
+    const isBool = info.placeholder === "true|false";
+    const def = info.default;
+    table[flag] = {
+      type: isBool ? "boolean" : "string",
+      ...(isBool ? {} : { value: info.placeholder.replace(/\|null$/, "") }),
+      ...(def !== undefined && def !== null && def !== false ? { default: isBool ? true : formatSettingValue(def) } : {}),
+      help: help[key] ?? info.help,
+    };
+  }
+  return table;
+}
+
+/**
+ * The settings `keys` whose options were given, read and checked one by one: a value that is not
+ * one is a UsageError `--knn-k: expected an integer >= 1, got '0'`.
+ */
+export function settingsFromValues(schema: z.ZodType, keys: readonly string[], values: Readonly<Record<string, string | boolean | undefined>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const setting = settingAt(schema, key);
+    if (setting === null) throw new Error(`settingsFromValues: no setting ${key}`);
+    const flag = setting.info.flag ?? key;
+    const raw = values[flag];
+    if (raw === undefined || raw === false) continue;
+    if (raw === true) {
+      out[key] = true;
+      continue;
+    }
+    const bad = (): UsageError => new UsageError(`--${flag}: expected ${setting.info.expected}, got '${raw}'`);
+    let v: unknown;
+    try {
+      v = setting.info.parse(raw);
+    } catch (err) {
+      if (err instanceof SettingTextError) throw bad();
+      throw err;
+    }
+    if (!setting.schema.safeParse(v).success) throw bad();
+    out[key] = v;
+  }
+  return out;
 }

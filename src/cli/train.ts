@@ -9,9 +9,8 @@
 // loss exits 1; usage and config errors, and unusable data, files or folders, exit 2 (one line).
 import { basename } from "node:path";
 import { RUN_DEFAULTS, type RunConfig } from "../train/run-config.ts";
-import {
-  applyOverrides, configHelpText, extractConfigFlags, loadRunConfigFile, shortcutHelpText, CONFIG_FLAG_SHORTCUTS, RunConfigError,
-} from "../train/run-config-validate.ts";
+import { applyOverrides, loadRunConfigFile, CONFIG_FLAG_SHORTCUTS, RunConfigError } from "../train/run-config-validate.ts";
+import { configHelpText, extractConfigFlags, shortcutHelpText } from "./config-flags.ts";
 import type { RunResult, TrainOptions } from "../train/trainer.ts";
 import { parseDuration } from "../train/budget.ts";
 import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";

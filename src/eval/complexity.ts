@@ -25,9 +25,9 @@ import sharp from "sharp";
 import { Tensor, noGrad, tidy } from "../torch/index.ts";
 import { isFloating } from "../torch/dtype.ts";
 
-export type Compressor = "png" | "deflate";
+export const COMPRESSORS = ["png", "deflate"] as const;
+export type Compressor = (typeof COMPRESSORS)[number];
 
-export const COMPRESSORS: readonly Compressor[] = Object.freeze(["png", "deflate"]);
 
 export interface ComplexityOptions {
   /** PNG encodes in flight at once (sharp runs them on libuv's thread pool); default 8. */

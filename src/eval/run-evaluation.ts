@@ -19,7 +19,7 @@
 import type { Tensor } from "../torch/index.ts";
 import { loadRun, type LoadedRun } from "../train/load-run.ts";
 import { InputError } from "../util/input-error.ts";
-import { EVAL_DEFAULTS, defaultOodDataset, type EvalSettings } from "./eval-settings.ts";
+import { defaultOodDataset, resolveEvalSettings, type EvalSettings } from "./eval-settings.ts";
 import type { EvalCache } from "./eval-cache.ts";
 import type { DataIdentity, FidResult, KnnResult, LayerChoice, LikelihoodResult, Log, NotApplicable, OodScores, ProbeResult, SampleResult } from "./evaluation-types.ts";
 import { disposeEvaluation, hasDecoder, modelLayer, newEvaluationState, noDecoder, type EvaluationState, type LoadedSplit, type SplitName } from "./evaluation-state.ts";
@@ -49,10 +49,10 @@ export class RunEvaluation {
     this.log = log;
   }
 
-  /** Loads the run folder (its model in eval mode); settings override EVAL_DEFAULTS. */
+  /** Loads the run folder (its model in eval mode); settings override EVAL_DEFAULTS and are checked first (InputError naming each bad key). */
   static open(runDir: string, settings: Partial<EvalSettings> = {}, log: Log = () => {}): RunEvaluation {
+    const resolved: EvalSettings = resolveEvalSettings(settings); // checked before the run loads
     const run = loadRun(runDir);
-    const resolved: EvalSettings = { ...EVAL_DEFAULTS, ...settings };
     if (settings.ood === undefined) resolved.ood = defaultOodDataset(run.config.data.name);
     const layers = run.modelConfig.encoderLayers;
     const layer = resolved.representationLayer;

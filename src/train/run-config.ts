@@ -1,135 +1,98 @@
-// RunConfig: everything a training run needs, as plain JSON-able data. A config file
+// RunConfig: everything a training run needs, as plain JSON-able data, declared once: each key's
+// type, range, default and help line is in a section declaration (util/settings.ts) — the model's in
+// model/config.ts, the augmentations' in data/augment/config.ts, the objective's in objectives.ts,
+// the rest below — and RunConfig is the type derived from RUN_SETTINGS. A config file
 // (configs/*.json) holds only overrides of RUN_DEFAULTS; the fully resolved config is written to
 // every run folder (config.json), so a run is reproducible from its folder alone.
 //
-// Validation (unknown keys, wrong types, ranges — each message naming the key path), config files
-// with "extends", CLI overrides (`--model.d 256`) and the --help table live in
-// run-config-validate.ts; every key is described in docs/configs.md.
-import { MODEL_DEFAULTS, type ModelConfig } from "../model/config.ts";
-import type { GenerativeReduction, ObjectiveMode } from "./objectives.ts";
-import { DEFAULT_STRONG_CONFIG, DEFAULT_WEAK_CONFIG, type StrongAugmentOptions, type WeakAugmentOptions } from "../data/augment/config.ts";
+// Validation with messages that name the key, config files with "extends", `--model.d 256`
+// overrides and the rules that tie keys together live in run-config-validate.ts; `--help` and the
+// key tables of docs/configs.md are generated from these declarations.
+import { z } from "zod";
+import { MODEL_SETTINGS } from "../model/config.ts";
+import { DEFAULT_STRONG_CONFIG, STRONG_SETTINGS, WEAK_SETTINGS } from "../data/augment/config.ts";
+import { DATASET_NAMES } from "../data/datasets/registry.ts";
+import { OBJECTIVE_SETTINGS } from "./objectives.ts";
+import { choice, custom, defaulted, int, intOrNull, num, numOrNull, orNullList, pair, text, textOrNull } from "../util/settings.ts";
 
-/** The model section: ModelConfig without the data-given sizes (height, width, vocabSize). */
-export type ModelSection = Omit<ModelConfig, "height" | "width" | "vocabSize">;
+const DATA_SETTINGS = z.strictObject({
+  name: text({ placeholder: "NAME", default: "fashion-mnist", help: `dataset: ${DATASET_NAMES.join(", ")}, or folder:PATH; sets the default of the flips (off for digits)` }),
+  dataDir: textOrNull({ placeholder: "DIR", default: null, help: "folder with the dataset's files; null: the dataset's usual place" }),
+  limit: intOrNull({ min: 1, default: null, help: "train on the first N training images only; null: all" }),
+  classes: custom(z.array(z.union([z.string().min(1), z.number().int().min(0)])).min(1).nullable(), {
+    ...orNullList, default: null, expected: "null or a non-empty list of class names or label numbers",
+    help: "train only on these classes (names or label numbers), the others can serve as near-OOD; null: all",
+  }),
+  evalImages: int({ min: 0, default: 1000, help: "test-split images for test NLL and kNN accuracy during training (0: none)" }),
+  perturb: num({
+    min: 0, lt: 1, default: 0, expected: "a probability in [0, 1)",
+    help: "replace each training pixel by a random palette colour with this probability: a background model for the likelihood-ratio OOD score (0.1-0.3; 0: off)",
+  }),
+});
 
-export interface DataSection {
-  /**
-   * Dataset name (src/data/datasets/registry.ts): fashion-mnist, mnist, mnist-digits, cifar10, cifar100, folder:PATH.
-   * It sets the default of augment.weak.flip and augment.strong.flip (off for digits).
-   */
-  name: string;
-  /** Folder with the dataset's files; null = the dataset's usual place. */
-  dataDir: string | null;
-  /** Use only the first N training images (null: all). */
-  limit: number | null;
-  /** Train only on these classes (names or label numbers); null: all. The others can serve as near-OOD. */
-  classes: (string | number)[] | null;
-  /** Held-out evaluation images taken from the test split (test NLL, kNN accuracy during training). */
-  evalImages: number;
-  /**
-   * Probability μ that a training pixel (both views) is replaced by a uniform random palette colour
-   * (data/perturb.ts): a run with μ > 0 is a background model for the likelihood-ratio OOD score
-   * (Ren et al. 2019 use 0.1–0.3). 0: off. Evaluation images are never perturbed.
-   */
-  perturb: number;
-}
+const PALETTE_SETTINGS = z.strictObject({
+  k: intOrNull({ min: 2, max: 4096, default: null, help: "palette size K, 2..4096; null: 16 for grayscale, 512 for RGB" }),
+  samplePixels: int({ min: 1, default: 100_000, help: "training pixels sampled to fit the palette (k-means), >= K" }),
+});
 
-export interface PaletteSection {
-  /** Palette size K; null = 16 for grayscale, 512 for RGB. */
-  k: number | null;
-  /** Pixels sampled for k-means. */
-  samplePixels: number;
-}
+const AUGMENT_SETTINGS = z.strictObject({
+  weak: defaulted(WEAK_SETTINGS),
+  strong: STRONG_SETTINGS.prefault(DEFAULT_STRONG_CONFIG as z.input<typeof STRONG_SETTINGS>),
+});
 
-export interface AugmentSection {
-  /** In a resolved config (resolveRunConfig), every key is present. */
-  weak: WeakAugmentOptions;
-  strong: StrongAugmentOptions;
-}
-
-export interface ObjectiveSection {
-  /**
-   * Which losses run: gcrl (α·L_g + β·L_c), igpt (L_g only: no strong view, beta ignored), simclr
-   * (L_c only: no decoder, alpha ignored). The weight of a loss the mode runs must be > 0.
-   */
-  mode: ObjectiveMode;
-  /** Weight α of the generative loss L_g. */
-  alpha: number;
-  /** Weight β of the contrastive loss L_c. */
-  beta: number;
-  /** NT-Xent temperature τ. */
-  tau: number;
-  /**
-   * How L_g enters α·L_g: "pixel" (the mean NLL over B·H·W pixels, nats per pixel) or "image" (the
-   * sum over an image's H·W pixels, mean over B images: the paper's and GCRL.md's form). "image"
-   * with α equals "pixel" with α·H·W (docs/training.md, "The objective's scale"). Config files
-   * written before this key existed load with "pixel", which is what they trained with.
-   */
-  generativeReduction: GenerativeReduction;
-}
-
-export interface OptimSection {
-  /** Peak learning rate (after warm-up). */
-  lr: number;
-  /** Learning rate at the end of the cosine decay. */
-  minLr: number;
-  warmupSteps: number;
-  weightDecay: number;
-  betas: [number, number];
-  eps: number;
-  /** Global gradient-norm clip (0: off). */
-  gradClip: number;
-}
+const OPTIM_SETTINGS = z.strictObject({
+  lr: num({ gt: 0, default: 3e-4, help: "peak learning rate of AdamW, reached after the warm-up" }),
+  minLr: num({ min: 0, default: 0, help: "learning rate at the end of the cosine decay (<= lr)" }),
+  warmupSteps: int({ min: 0, default: 500, help: "steps of linear warm-up from 0 to lr" }),
+  weightDecay: num({ min: 0, default: 0.05, help: "AdamW weight decay (not on norms, biases and embeddings)" }),
+  betas: pair({ default: [0.9, 0.95], unordered: true, expected: "[β1, β2] with both in [0, 1)", ok: (b1, b2) => b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1, help: "AdamW β1,β2, each in [0, 1)" }),
+  eps: num({ gt: 0, default: 1e-8, help: "AdamW epsilon" }),
+  gradClip: num({ min: 0, default: 1, help: "clip the global gradient norm to this (0: off)" }),
+});
 
 /** The run stops at the first limit reached; at least one must be set. */
-export interface BudgetSection {
-  /** Stop after this many epochs (null: not a limit). */
-  epochs: number | null;
-  /** Stop after this many optimizer steps (null: not a limit). */
-  steps: number | null;
-  /** Stop after this many minutes of training (null: not a limit). */
-  minutes: number | null;
-}
+const BUDGET_SETTINGS = z.strictObject({
+  epochs: intOrNull({ min: 1, default: null, help: "stop after N epochs (null: no limit); the run stops at the first limit reached" }),
+  steps: intOrNull({ min: 1, default: 10_000, help: "stop after N optimizer steps (null: no limit)" }),
+  minutes: numOrNull({ gt: 0, default: null, help: "stop after X minutes of training (null: no limit)" }),
+});
 
-export interface TrainSection {
-  batchSize: number;
-  /** Seed of the initialisation, shuffles and augmentations. */
-  seed: number;
-  /** libtorch threads (null: one per core). Fix it for bit-exact resume. */
-  threads: number | null;
-  /** Evaluate (test NLL, kNN) every N steps (0: only at the end). */
-  evalEvery: number;
-  /** Save a checkpoint every N steps (and at the end, on SIGINT/SIGTERM); 0: only then. */
-  checkpointEvery: number;
-  /** Print a plain progress line every N steps when not on a TTY. */
-  logEvery: number;
-  /**
-   * Matmul precision: "fp32", or "bf16" mixed precision (Linear and attention matmuls on bfloat16
-   * operands; accumulation, softmax, norms, losses and master weights in float32). On a CPU without
-   * native bf16 (avx512_bf16 / amx_bf16) "bf16" falls back to fp32 with a warning.
-   */
-  precision: "fp32" | "bf16";
-}
+export const PRECISIONS = ["fp32", "bf16"] as const;
 
-export interface RunConfig {
-  model: ModelSection;
-  data: DataSection;
-  palette: PaletteSection;
-  augment: AugmentSection;
-  objective: ObjectiveSection;
-  optim: OptimSection;
-  budget: BudgetSection;
-  train: TrainSection;
-}
+const TRAIN_SETTINGS = z.strictObject({
+  batchSize: int({ min: 1, default: 32, help: "images per optimizer step (>= 2 when a contrastive loss runs)" }),
+  seed: int({ min: 0, max: 2 ** 32 - 1, default: 0, help: "seed of the initialisation, shuffles and augmentations" }),
+  threads: intOrNull({ min: 1, default: null, help: "libtorch CPU threads (null: one per core); fix it for bit-exact resume" }),
+  evalEvery: int({ min: 0, default: 1000, help: "evaluate test NLL and kNN every N steps (0: only at the end)" }),
+  checkpointEvery: int({ min: 0, default: 500, help: "save a checkpoint every N steps (0: only at the end and on SIGINT/SIGTERM)" }),
+  logEvery: int({ min: 1, default: 50, help: "print a progress line every N steps when not on a TTY" }),
+  precision: choice(PRECISIONS, {
+    default: "fp32",
+    help: "matmul precision: fp32, or bf16 mixed precision (bf16 operands, fp32 accumulation, softmax, norms, losses and master weights; falls back to fp32 with a warning where the CPU lacks native bf16)",
+  }),
+});
 
-export const RUN_DEFAULTS: RunConfig = {
-  model: { ...MODEL_DEFAULTS },
-  data: { name: "fashion-mnist", dataDir: null, limit: null, classes: null, evalImages: 1000, perturb: 0 },
-  palette: { k: null, samplePixels: 100_000 },
-  // Flips on: fashion-mnist's default. Naming another dataset moves them to its default (off for digits).
-  augment: { weak: { ...DEFAULT_WEAK_CONFIG }, strong: { ...DEFAULT_STRONG_CONFIG } },
-  objective: { mode: "gcrl", alpha: 1, beta: 1, tau: 0.1, generativeReduction: "pixel" },
-  optim: { lr: 3e-4, minLr: 0, warmupSteps: 500, weightDecay: 0.05, betas: [0.9, 0.95], eps: 1e-8, gradClip: 1 },
-  budget: { epochs: null, steps: 10_000, minutes: null },
-  train: { batchSize: 32, seed: 0, threads: null, evalEvery: 1000, checkpointEvery: 500, logEvery: 50, precision: "fp32" },
-};
+/** Every key of a run config, in the order of --help, docs/configs.md and resolved configs. */
+export const RUN_SETTINGS = z.strictObject({
+  model: defaulted(MODEL_SETTINGS),
+  data: defaulted(DATA_SETTINGS),
+  palette: defaulted(PALETTE_SETTINGS),
+  augment: defaulted(AUGMENT_SETTINGS),
+  objective: defaulted(OBJECTIVE_SETTINGS),
+  optim: defaulted(OPTIM_SETTINGS),
+  budget: defaulted(BUDGET_SETTINGS),
+  train: defaulted(TRAIN_SETTINGS),
+});
+
+export type RunConfig = z.output<typeof RUN_SETTINGS>;
+export type ModelSection = RunConfig["model"];
+export type DataSection = RunConfig["data"];
+export type PaletteSection = RunConfig["palette"];
+export type AugmentSection = RunConfig["augment"];
+export type ObjectiveSection = RunConfig["objective"];
+export type OptimSection = RunConfig["optim"];
+export type BudgetSection = RunConfig["budget"];
+export type TrainSection = RunConfig["train"];
+
+/** Every default. Flips on: fashion-mnist's default; naming another dataset moves them to its default (off for digits). */
+export const RUN_DEFAULTS: RunConfig = RUN_SETTINGS.parse({});

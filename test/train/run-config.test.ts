@@ -7,10 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RUN_DEFAULTS, type RunConfig } from "../../src/train/run-config.ts";
 import { datasetInfo } from "../../src/data/datasets/registry.ts";
-import {
-  applyOverrides, configHelpText, describeOptions, extractConfigFlags, loadRunConfigFile, readRunConfigOverrides,
-  resolveRunConfig, RunConfigError, shortcutHelpText,
-} from "../../src/train/run-config-validate.ts";
+import { applyOverrides, describeOptions, loadRunConfigFile, readRunConfigOverrides, resolveRunConfig, RunConfigError } from "../../src/train/run-config-validate.ts";
+import { configHelpText, extractConfigFlags, shortcutHelpText } from "../../src/cli/config-flags.ts";
 
 /** The problems of a config that must fail (the test fails if it resolves). */
 function problemsOf(f: () => unknown): string[] {
@@ -49,8 +47,9 @@ test("the defaults resolve to RUN_DEFAULTS, and resolving a resolved config chan
   assert.equal(c.augment.strong.brightness, 0.4);
   assert.equal(c.augment.weak.pad, 2);
   // Fresh objects: changing the result does not touch the defaults.
-  c.optim.betas[0] = 0.5;
-  assert.equal(RUN_DEFAULTS.optim.betas[0], 0.9);
+  c.optim.lr = 0.5;
+  assert.equal(RUN_DEFAULTS.optim.lr, 3e-4);
+  assert.ok(Object.isFrozen(c.optim.betas), "pairs are frozen tuples");
 });
 
 test("every shipped config resolves", () => {
