@@ -154,13 +154,19 @@ export function splitOption(name: string, value: string): "train" | "test" | "al
  * its placeholder, its default (unless null) and its help; `help` replaces a help line where a
  * command means something narrower.
  */
-export function settingOptions(schema: z.ZodType, keys: readonly string[], help: Readonly<Record<string, string>> = {}): OptionTable {
+export function settingOptions(
+  schema: z.ZodType,
+  keys: readonly string[],
+  help: Readonly<Record<string, string>> = {},
+  /** Defaults that replace the declared ones (a command's own, e.g. a study's smaller evaluation). */
+  defaults: Readonly<Record<string, unknown>> = {},
+): OptionTable {
   const table: OptionTable = {};
   for (const key of keys) {
     const { info } = settingAt(schema, key) ?? (() => { throw new Error(`settingOptions: no setting ${key}`); })();
     const flag = info.flag ?? key;
     const isBool = info.placeholder === "true|false";
-    const def = info.default;
+    const def = Object.hasOwn(defaults, key) ? defaults[key] : info.default;
     table[flag] = {
       type: isBool ? "boolean" : "string",
       ...(isBool ? {} : { value: info.placeholder.replace(/\|null$/, "") }),

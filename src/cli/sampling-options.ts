@@ -1,36 +1,26 @@
 // What `gcrl sample` and `gcrl complete` share: the sampling options (temperature, top-k, seed,
 // batch size), loading a run whose decoder was trained, and a progress line on a TTY.
 import { loadRun, type LoadedRun } from "../train/load-run.ts";
-import type { SampleOptions } from "../eval/sampling.ts";
-import { intOption, UsageError, type OptionTable } from "./args.ts";
+import { SAMPLING_SETTINGS, type SampleOptions } from "../eval/sampling.ts";
+import { intOption, settingOptions, settingsFromValues, UsageError, type OptionTable } from "./args.ts";
 import { deviceOption } from "./device-option.ts";
 
+const SAMPLING_KEYS = ["temperature", "topK", "seed", "batchSize"] as const;
+
+/** The sampling settings' options (from SAMPLING_SETTINGS), the picture's scale and the device. */
 export const SAMPLING_OPTIONS = {
-  temperature: { type: "string", default: "1", value: "T", help: "sampling temperature > 0: logits / T (< 1 sharper, > 1 more varied)" },
-  "top-k": { type: "string", default: "0", value: "K", help: "keep only the K most likely colours of each pixel (0: all)" },
-  seed: { type: "string", default: "0", value: "N", help: "seed of the random draws (same seed, same pictures)" },
-  "batch-size": { type: "string", default: "64", value: "N", help: "images per network pass" },
+  ...(settingOptions(SAMPLING_SETTINGS, SAMPLING_KEYS) as Record<"temperature" | "top-k" | "seed" | "batch-size", { type: "string"; default: string; value: string; help: string }>),
   scale: { type: "string", default: "3", value: "N", help: "upscaling factor of the picture" },
   device: { type: "string", default: "cpu", value: "DEVICE", help: "cpu, cuda or cuda:N" },
 } satisfies OptionTable;
 
 type SamplingValues = { [K in keyof typeof SAMPLING_OPTIONS]: string };
 
-/** A finite number > 0 from an option value, or a UsageError naming the option. */
-export function positiveNumberOption(name: string, value: string): number {
-  const x = Number(value);
-  if (value.trim() === "" || !Number.isFinite(x) || x <= 0) throw new UsageError(`--${name}: expected a number > 0, got '${value}'`);
-  return x;
-}
-
 /** The sampling options as SampleOptions for a model with K colours (top-k checked against K). */
 export function parseSampling(values: SamplingValues, k: number): Required<Pick<SampleOptions, "temperature" | "topK" | "seed" | "batchSize">> {
-  return {
-    temperature: positiveNumberOption("temperature", values.temperature),
-    topK: intOption("top-k", values["top-k"], 0, k),
-    seed: intOption("seed", values.seed, 0, 0xffffffff),
-    batchSize: intOption("batch-size", values["batch-size"], 1),
-  };
+  const s = settingsFromValues(SAMPLING_SETTINGS, SAMPLING_KEYS, values) as Required<Pick<SampleOptions, "temperature" | "topK" | "seed" | "batchSize">>;
+  intOption("top-k", values["top-k"], 0, k); // within the model's K colours
+  return s;
 }
 
 /**

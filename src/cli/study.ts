@@ -3,18 +3,31 @@
 // `eval all`, and writes study.md / study.html / study.json (src/study/). Interrupt it (Ctrl-C: the
 // step in flight finishes and is checkpointed) and run the same command again to continue.
 import { RUN_DEFAULTS, type RunConfig } from "../train/run-config.ts";
-import type { ObjectiveMode } from "../train/objectives.ts";
-import { deprecatedAlias, intOption, parseCommandLine, runCommand, UsageError, type OptionSpec, type OptionTable } from "./args.ts";
+import { OBJECTIVE_MODES, type ObjectiveMode } from "../train/objectives.ts";
+import { EVAL_SETTINGS } from "../eval/eval-settings.ts";
+import { STUDY_EVAL_DEFAULTS } from "../study/study-plan.ts";
+import { deprecatedAlias, intOption, parseCommandLine, runCommand, settingOptions, UsageError, type OptionSpec, type OptionTable } from "./args.ts";
 import { settingsFromOptions } from "./eval.ts";
 
 // The budget options are `gcrl train`'s (--steps, --epochs, --minutes, the same duration syntax) and
 // the OOD options `gcrl eval`'s (--ood, --ood-images). The old spellings --budget TIME and
 // --out-images are deprecated aliases (args.ts), kept for one version.
 const MINUTES = { type: "string", value: "X", help: "compare at equal wall-clock instead: training time PER RUN in minutes, or a duration: 30m, 1.5h, 900s" } satisfies OptionSpec;
-const OOD_IMAGES = { type: "string", value: "N", help: "eval: OOD images (default: the whole OOD test split)" } satisfies OptionSpec;
+/** The evaluation options a study passes on (declared in eval/eval-settings.ts; the study's own defaults). */
+const EVAL_OPTIONS = settingOptions(
+  EVAL_SETTINGS,
+  ["trainImages", "testImages", "fidSamples", "oodImages"],
+  {
+    trainImages: "eval: training images the probe, kNN and OOD scorers fit on",
+    testImages: "eval: test images (default: the whole test split)",
+    fidSamples: "eval: samples for FID/KID (0: skip)",
+    oodImages: "eval: OOD images (default: the whole OOD test split)",
+  },
+  STUDY_EVAL_DEFAULTS,
+);
 
 const OPTIONS = {
-  data: { type: "string", value: "NAME", default: "fashion-mnist", help: "dataset every run trains on" },
+  data: { type: "string", value: "NAME", default: RUN_DEFAULTS.data.name, help: "dataset every run trains on" },
   "data-dir": { type: "string", value: "DIR", help: "folder of the dataset's files (default: its usual place)" },
   ood: { type: "string", value: "NAME", help: "OOD dataset (default: mnist-digits for fashion-mnist, fashion-mnist for mnist)" },
   config: { type: "string", value: "FILE", default: "configs/study.json", help: "base run config (model, optimiser, batch, ...); its budget is replaced" },
@@ -23,17 +36,17 @@ const OPTIONS = {
   epochs: { type: "string", value: "N", help: "training budget per run in epochs" },
   minutes: MINUTES,
   budget: { ...deprecatedAlias("minutes", MINUTES), value: "TIME" },
-  modes: { type: "string", value: "LIST", default: "gcrl,igpt,simclr", help: "modes compared, in table order" },
+  modes: { type: "string", value: "LIST", default: OBJECTIVE_MODES.join(","), help: "modes compared, in table order" },
   alpha: { type: "string", value: "LIST", help: "sweep: GCRL rows for each α (weight of the generative loss)" },
   beta: { type: "string", value: "LIST", help: "sweep: GCRL rows for each β (weight of the contrastive loss)" },
   tau: { type: "string", value: "LIST", help: "sweep: GCRL rows for each τ (NT-Xent temperature)" },
-  seed: { type: "string", value: "S", default: "0", help: "seed of every run (initialisation, shuffles, augmentations)" },
+  seed: { type: "string", value: "S", default: String(RUN_DEFAULTS.train.seed), help: "seed of every run (initialisation, shuffles, augmentations)" },
   out: { type: "string", value: "DIR", help: "study folder (required); run the same command again to continue an interrupted study" },
-  "train-images": { type: "string", value: "N", default: "10000", help: "eval: training images the probe, kNN and OOD scorers fit on" },
-  "test-images": { type: "string", value: "N", help: "eval: test images (default: the whole test split)" },
-  "fid-samples": { type: "string", value: "N", default: "500", help: "eval: samples for FID/KID (0: skip)" },
-  "ood-images": OOD_IMAGES,
-  "out-images": deprecatedAlias("ood-images", OOD_IMAGES),
+  "train-images": EVAL_OPTIONS["train-images"]!,
+  "test-images": EVAL_OPTIONS["test-images"]!,
+  "fid-samples": EVAL_OPTIONS["fid-samples"]!,
+  "ood-images": EVAL_OPTIONS["ood-images"]!,
+  "out-images": deprecatedAlias("ood-images", EVAL_OPTIONS["ood-images"]!),
 } satisfies OptionTable;
 
 const DESCRIPTION = `The paper's comparison as one command: the same network trained generatively (igpt),
@@ -94,10 +107,10 @@ export async function run(argv: string[]): Promise<number> {
     if (parsed === null) return 0;
     const v = parsed.values;
     if (v.out === undefined) throw new UsageError("--out DIR is required (the study folder)");
-    const { parseDuration, planStudy, studyPlanProblems, STUDY_EVAL_DEFAULTS } = await import("../study/study-plan.ts");
+    const { parseDuration, planStudy, studyPlanProblems } = await import("../study/study-plan.ts");
     const budget = budgetFlags(v, parseDuration);
     const modes = v.modes.split(",").map((m) => m.trim());
-    for (const m of modes) if (m !== "gcrl" && m !== "igpt" && m !== "simclr") throw new UsageError(`--modes: expected a list of gcrl, igpt, simclr, got '${m}'`);
+    for (const m of modes) if (!(OBJECTIVE_MODES as readonly string[]).includes(m)) throw new UsageError(`--modes: expected a list of ${OBJECTIVE_MODES.join(", ")}, got '${m}'`);
     const seed = intOption("seed", v.seed, 0);
     // Every option that shapes a run is checked here, before the study folder is touched.
     const sweep = { alpha: sweepList("alpha", v.alpha), beta: sweepList("beta", v.beta), tau: sweepList("tau", v.tau) };

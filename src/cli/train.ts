@@ -13,6 +13,7 @@ import { applyOverrides, loadRunConfigFile, CONFIG_FLAG_SHORTCUTS, RunConfigErro
 import { configHelpText, extractConfigFlags, shortcutHelpText } from "./config-flags.ts";
 import type { RunResult, TrainOptions } from "../train/trainer.ts";
 import { parseDuration } from "../train/budget.ts";
+import { KNN_TRAIN_IMAGES } from "../train/evaluate.ts";
 import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
 
 const OPTIONS = {
@@ -20,7 +21,7 @@ const OPTIONS = {
   out: { type: "string", value: "DIR", help: "run folder to create (default runs/<mode>-<dataset>-<timestamp>); an existing run is never overwritten" },
   resume: { type: "string", value: "DIR", help: "continue the run in DIR exactly where its checkpoint left off; only the budget may change" },
   device: { type: "string", default: "cpu", value: "DEVICE", help: "cpu, cuda or cuda:N (bit-exact resume: cpu with train.threads set)" },
-  "knn-train-images": { type: "string", default: "5000", value: "N", help: "evaluation: the first N training images are the kNN's labelled neighbours" },
+  "knn-train-images": { type: "string", default: String(KNN_TRAIN_IMAGES), value: "N", help: "evaluation: the first N training images are the kNN's labelled neighbours" },
   force: { type: "boolean", help: "train even when the memory guard estimates more memory than is available" },
 } satisfies OptionTable;
 
@@ -109,7 +110,7 @@ export async function run(argv: string[]): Promise<number> {
     let config: RunConfig;
     let resumeDir: string | undefined;
     let device = "cpu";
-    let knnTrainImages = 5000;
+    let knnTrainImages = KNN_TRAIN_IMAGES;
     let force = false;
     // Loaded lazily: the trainer pulls in libtorch, which --help does not need.
     const { readRunConfigFile, NonFiniteLossError } = await import("../train/trainer.ts");
@@ -153,7 +154,7 @@ export async function run(argv: string[]): Promise<number> {
       config = Object.keys(flags).length > 0 ? applyOverrides(base, flags) : base;
       out = resumeDir ?? values.out ?? defaultRunFolder(config);
       device = deviceOption(values.device ?? "cpu"); // CUDA on a CPU-only build: refused before the run folder is made
-      knnTrainImages = intOption("knn-train-images", values["knn-train-images"] ?? "5000", 1);
+      knnTrainImages = intOption("knn-train-images", values["knn-train-images"] ?? String(KNN_TRAIN_IMAGES), 1);
       force = forceFlag;
     } catch (err) {
       const code = report(err);

@@ -25,6 +25,20 @@ import type { GCRLModel } from "../model/gcrl-model.ts";
 import { IncrementalDecoder } from "../model/incremental.ts";
 import { Rng } from "../data/rng.ts";
 import { checkCategoricalParams, sampleCategorical, type CategoricalParams } from "./categorical.ts";
+import { z } from "zod";
+import { int, num } from "../util/settings.ts";
+
+/**
+ * The sampling settings of `gcrl sample` / `gcrl complete` and of sampleImages / completeImages,
+ * declared once (util/settings.ts): the command-line options and their help come from here.
+ */
+export const SAMPLING_SETTINGS = z.strictObject({
+  temperature: num({ flag: "temperature", placeholder: "T", gt: 0, default: 1, expected: "a number > 0", help: "sampling temperature > 0: logits / T (< 1 sharper, > 1 more varied)" }),
+  topK: int({ flag: "top-k", placeholder: "K", min: 0, default: 0, help: "keep only the K most likely colours of each pixel (0: all)" }),
+  seed: int({ flag: "seed", min: 0, max: 0xffffffff, default: 0, help: "seed of the random draws (same seed, same pictures)" }),
+  batchSize: int({ flag: "batch-size", min: 1, default: 64, help: "images per network pass" }),
+});
+export const SAMPLING_DEFAULTS: Readonly<z.output<typeof SAMPLING_SETTINGS>> = Object.freeze(SAMPLING_SETTINGS.parse({}));
 
 export { maskedImages, completionGridRows, MASK_GRAY } from "./completion-grid.ts";
 
@@ -299,13 +313,13 @@ function checkCount(where: string, name: string, value: number): void {
 function resolveOptions(where: string, model: GCRLModel, options: SampleOptions): ResolvedOptions {
   checkModel(where, model);
   if (options === null || typeof options !== "object") throw new TypeError(`${where}: options must be an object, got ${String(options)}`);
-  const params = { temperature: options.temperature ?? 1, topK: options.topK ?? 0 };
+  const params = { temperature: options.temperature ?? SAMPLING_DEFAULTS.temperature, topK: options.topK ?? SAMPLING_DEFAULTS.topK };
   checkCategoricalParams(where, params, model.config.vocabSize);
-  const seed = options.seed ?? 0;
+  const seed = options.seed ?? SAMPLING_DEFAULTS.seed;
   if (typeof seed !== "number" || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
     throw new RangeError(`${where}: seed must be an integer in [0, 4294967295], got ${String(seed)}`);
   }
-  const batchSize = options.batchSize ?? 64;
+  const batchSize = options.batchSize ?? SAMPLING_DEFAULTS.batchSize;
   checkCount(where, "batchSize", batchSize);
   const onProgress = options.onProgress ?? null;
   if (onProgress !== null && typeof onProgress !== "function") throw new TypeError(`${where}: onProgress must be a function, got ${String(onProgress)}`);
