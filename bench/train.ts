@@ -2,7 +2,7 @@
 // when it exists, else the same sizes as constants: batch 32, 28×28, K = 16, d = 128, 4 heads,
 // 4 encoder + 2 decoder layers, exact GELU, mode gcrl, α = β = 1, τ = 0.1) on 2 threads, next to
 // the PyTorch reference step of ../shared/bench/torch_ref.py run in the same bench run (float32,
-// and its --bf16 autocast). Our step runs on the fast kernel path (native/src/kernels.cc: chunked
+// and its --bf16 autocast). Our step runs on the fast kernel path (native/kernels/kernels.cc: chunked
 // Linear GEMMs, fused attention) and on the reference path (aten::linear, matmul/softmax attention),
 // alternating step by step, so their ratio is measured side by side; and in bf16 mixed precision
 // where the CPU multiplies bf16 natively. The float32 (and bf16) matmul peak measured in the same

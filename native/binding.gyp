@@ -10,7 +10,10 @@
   "targets": [
     {
       "target_name": "gcrl_native",
-      "sources": ["src/addon.cc", "src/handle.cc", "src/ops.cc", "src/tensor.cc", "src/jit.cc", "src/kernels.cc", "src/allocator.cc"],
+      "sources": [
+        "binding/addon.cc", "binding/handle.cc", "binding/ops.cc", "binding/tensor.cc", "binding/jit.cc",
+        "kernels/kernels.cc", "kernels/allocator.cc"
+      ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<(torch_include)",

@@ -47,7 +47,7 @@ export function multiHeadAttention(qkv: Tensor, heads: number, options: Attentio
   const d = d3 / 3;
   const dropoutActive = options.training && options.dropout > 0;
   if (fusedAttentionApplies(qkv, dropoutActive, options.compute)) {
-    // gcrl::attention (native/src/kernels.cc): the same function without the permute copies.
+    // gcrl::attention (native/kernels/kernels.cc): the same function without the permute copies.
     return attentionFused(qkv.reshape([b * n1, n2, d3]), heads, options.causal).reshape([b, n1, n2, d]);
   }
   const dh = d / heads;

@@ -1,4 +1,4 @@
-// The fast training kernels of native/src/kernels.cc (dispatcher operators of the `gcrl` namespace)
+// The fast training kernels of native/kernels/kernels.cc (dispatcher operators of the `gcrl` namespace)
 // and the compute options that pick them. There is no process-wide setting: a ComputeOptions value
 // is held by the model (Module.compute, set with setCompute()) and passed to every call here.
 //
@@ -146,7 +146,7 @@ export interface CpuCacheStats {
 }
 
 /**
- * Switches libtorch's CPU allocator to native/src/allocator.cc's caching allocator, which keeps
+ * Switches libtorch's CPU allocator to native/kernels/allocator.cc's caching allocator, which keeps
  * freed blocks of ≥ 1 MiB (up to maxBytes in all) and hands them out again for the same size,
  * instead of mapping and faulting in fresh pages for every large tensor. 0 switches back to the
  * default allocator and frees the cache. Tensors allocated under either allocator stay valid.

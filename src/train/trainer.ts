@@ -51,7 +51,7 @@ function defaultLog(line: string): void {
  */
 export async function train(config: RunConfig, options: TrainOptions): Promise<RunResult> {
   // Steps repeat the same tensor sizes: the caching CPU allocator hands freed activations back out
-  // instead of faulting in fresh pages every step (native/src/allocator.cc; reference model on 2
+  // instead of faulting in fresh pages every step (native/kernels/allocator.cc; reference model on 2
   // idle cores: 9.5 → 7.4 s per step). OpenBLAS keeps its own threads: on one thread
   // (setBlasThreads(1)) a step takes 1.7× less CPU time but ~1.3× more wall-clock time.
   return withCpuCache(() => trainRun(config, options));

@@ -1,4 +1,4 @@
-// The caching CPU allocator (native/src/allocator.cc): large blocks come back for the same size,
+// The caching CPU allocator (native/kernels/allocator.cc): large blocks come back for the same size,
 // small ones bypass it, the byte cap holds, switching off frees everything, tensors stay correct,
 // and a model computes bit-identical results with and without it.
 import { test } from "node:test";

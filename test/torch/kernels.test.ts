@@ -1,4 +1,4 @@
-// The fast kernels of native/src/kernels.cc against the straightforward implementation:
+// The fast kernels of native/kernels/kernels.cc against the straightforward implementation:
 // gcrl::linear (chunked GEMMs) vs aten::linear on random inputs of several shapes (row counts that
 // are not multiples of the chunk, batch 1, non-contiguous inputs, no bias), its float64 gradients
 // against finite differences, its bf16 mode against float32, and a whole GCRL training loss with
