@@ -286,6 +286,13 @@ function checkData(value: Lookup, bad: Set<string>, fail: Fail): void {
   }
 }
 
+/**
+ * The JSON text of every config this process resolved. Resolving is idempotent (a resolved config
+ * resolves to itself), so a config whose text is here is known valid: checkedRunConfig skips the
+ * checks for it — validation happens once, where a config enters (file, flags, library call).
+ */
+const RESOLVED = new Set<string>();
+
 /** Resolves `overrides` on top of `base`; throws a RunConfigError with every problem. */
 function resolveOnto(base: RunConfig, overrides: unknown, source: string, rewrite: (problem: string) => string = (p) => p): RunConfig {
   if (!isPlainObject(overrides)) throw new RunConfigError(source, [`expected an object of config sections, got ${showValue(overrides)}`]);
@@ -298,6 +305,7 @@ function resolveOnto(base: RunConfig, overrides: unknown, source: string, rewrit
   const { problems, config } = validate(mergeConfig(base, cleaned) as Json);
   const all = [...pre, ...problems].map(rewrite);
   if (all.length > 0 || config === null) throw new RunConfigError(source, all);
+  RESOLVED.add(JSON.stringify(config));
   return config;
 }
 
@@ -314,6 +322,15 @@ function resolveOnto(base: RunConfig, overrides: unknown, source: string, rewrit
  */
 export function resolveRunConfig(overrides: unknown, source: string): RunConfig {
   return resolveOnto(RUN_DEFAULTS, overrides ?? {}, source);
+}
+
+/**
+ * `config` itself when it is a config this process resolved (unchanged since, compared by content),
+ * else resolveRunConfig(config, source): what the trainer calls, so that a config checked at the
+ * edge (a file, flags, a study's plan) is not checked again, and a library caller's is.
+ */
+export function checkedRunConfig(config: RunConfig, source: string): RunConfig {
+  return RESOLVED.has(JSON.stringify(config)) ? config : resolveRunConfig(config, source);
 }
 
 /** Parses a config file's JSON text; a syntax error becomes a RunConfigError "file:line:col: invalid JSON: …". */

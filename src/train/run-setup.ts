@@ -11,7 +11,7 @@ import { PaletteQuantizer } from "../data/palette.ts";
 import { PairLoader } from "../data/loader.ts";
 import { pairAugment } from "../data/augment/index.ts";
 import type { RunConfig } from "./run-config.ts";
-import { resolveRunConfig } from "./run-config-validate.ts";
+import { checkedRunConfig } from "./run-config-validate.ts";
 import { planBudget, estimateScheduleSteps, type BudgetPlan } from "./budget.ts";
 import { Evaluator, KNN_TRAIN_IMAGES } from "./evaluate.ts";
 import { disposeCheckpoint, hasCheckpoint, loadCheckpoint, type PendingSums, type TrainState } from "./checkpoint.ts";
@@ -67,7 +67,7 @@ export const emptySums = (): PendingSums => ({ count: 0, loss: 0, generative: 0,
 export function prepareRun(config: RunConfig, options: TrainOptions): PreparedRun {
   const dir = options.out;
   let stored: RunConfigFile | null = null;
-  config = resolveRunConfig(config, "config");
+  config = checkedRunConfig(config, "config"); // checked once: a config resolved at the edge passes as it is
   if (options.resume ?? false) {
     stored = readRunConfigFile(dir);
     const changed = configDifferences(stored.config, config);

@@ -366,3 +366,13 @@ test("docs/configs.md describes every key", () => {
   const doc = readFileSync("docs/configs.md", "utf8");
   for (const o of describeOptions()) assert.ok(doc.includes(`\`${o.path}\``), `docs/configs.md does not mention \`${o.path}\``);
 });
+
+test("a resolved config is checked once: checkedRunConfig passes it (and an equal copy) as it is, and checks anything else", async () => {
+  const { checkedRunConfig } = await import("../../src/train/run-config-validate.ts");
+  const c = resolveRunConfig({ model: { d: 64 } }, "x");
+  assert.equal(checkedRunConfig(c, "again"), c, "the same object comes back, unchecked");
+  const copy = structuredClone(c);
+  assert.equal(checkedRunConfig(copy, "copy"), copy);
+  copy.model.heads = 3; // changed after resolution: checked again
+  assert.throws(() => checkedRunConfig(copy, "changed"), { message: "changed: model.heads: d=64 is not divisible by heads=3" });
+});
