@@ -115,7 +115,7 @@ test("a page that never loads times out: clear error, no process or profile left
     await assert.rejects(checkHtmlInBrowser(join(dir, "hang.html"), { timeoutMs: 2500 }), /hang\.html was not checked within 2500 ms; Chromium was killed/);
     assert.ok(performance.now() - started < 15_000, "gave up promptly");
     assert.deepEqual(processesMentioning(privateTmp), [], "no Chromium process left");
-    assert.deepEqual(readdirSync(privateTmp).filter((n) => n.startsWith("gcrl-chromium-")), [], "profile folder removed");
+    assert.deepEqual(readdirSync(privateTmp).filter((n) => n.startsWith("playwright")), [], "profile folder removed");
   } finally {
     if (savedTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = savedTmp;
