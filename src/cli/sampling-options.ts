@@ -3,7 +3,7 @@
 import { loadRun, type LoadedRun } from "../train/load-run.ts";
 import { SAMPLING_SETTINGS, type SampleOptions } from "../eval/sampling.ts";
 import { intOption, settingOptions, settingsFromValues, UsageError, type OptionTable } from "./args.ts";
-import { deviceOption } from "./device-option.ts";
+import { deviceOption, deviceOptionSpec } from "./device-option.ts";
 
 const SAMPLING_KEYS = ["temperature", "topK", "seed", "batchSize"] as const;
 
@@ -11,7 +11,7 @@ const SAMPLING_KEYS = ["temperature", "topK", "seed", "batchSize"] as const;
 export const SAMPLING_OPTIONS = {
   ...(settingOptions(SAMPLING_SETTINGS, SAMPLING_KEYS) as Record<"temperature" | "top-k" | "seed" | "batch-size", { type: "string"; default: string; value: string; help: string }>),
   scale: { type: "string", default: "3", value: "N", help: "upscaling factor of the picture" },
-  device: { type: "string", default: "cpu", value: "DEVICE", help: "cpu, cuda or cuda:N" },
+  device: deviceOptionSpec(),
 } satisfies OptionTable;
 
 type SamplingValues = { [K in keyof typeof SAMPLING_OPTIONS]: string };

@@ -14,13 +14,14 @@ import { configHelpText, extractConfigFlags, shortcutHelpText } from "./config-f
 import type { RunResult, TrainOptions } from "../train/trainer.ts";
 import { parseDuration } from "../train/budget.ts";
 import { KNN_TRAIN_IMAGES } from "../train/evaluate.ts";
+import { deviceOptionSpec } from "./device-option.ts";
 import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
 
 const OPTIONS = {
   config: { type: "string", value: "FILE", help: "config file (configs/*.json): overrides of the defaults listed below" },
   out: { type: "string", value: "DIR", help: "run folder to create (default runs/<mode>-<dataset>-<timestamp>); an existing run is never overwritten" },
   resume: { type: "string", value: "DIR", help: "continue the run in DIR exactly where its checkpoint left off; only the budget may change" },
-  device: { type: "string", default: "cpu", value: "DEVICE", help: "cpu, cuda or cuda:N (bit-exact resume: cpu with train.threads set)" },
+  device: deviceOptionSpec(" (bit-exact resume: cpu with train.threads set)"),
   "knn-train-images": { type: "string", default: String(KNN_TRAIN_IMAGES), value: "N", help: "evaluation: the first N training images are the kNN's labelled neighbours" },
   force: { type: "boolean", help: "train even when the memory guard estimates more memory than is available" },
 } satisfies OptionTable;
