@@ -34,6 +34,11 @@ export function deprecatedAlias(target: string, spec: OptionSpec): OptionSpec & 
   return { type: spec.type, ...(spec.value !== undefined ? { value: spec.value } : {}), aliasOf: target, help: `deprecated: use --${target}` };
 }
 
+/** The --device option of every command that runs a model (`note` adds to its help); checked by device-option.ts. */
+export function deviceOptionSpec(note = ""): OptionSpec & { type: "string"; default: string } {
+  return { type: "string", default: "cpu", value: "DEVICE", help: `cpu, cuda or cuda:N${note}` };
+}
+
 /** A usage mistake: the command prints it with a pointer to --help and exits 2. */
 export class UsageError extends Error {}
 

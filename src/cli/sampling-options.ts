@@ -2,8 +2,8 @@
 // batch size), loading a run whose decoder was trained, and a progress line on a TTY.
 import { loadRun, type LoadedRun } from "../train/load-run.ts";
 import { SAMPLING_SETTINGS, type SampleOptions } from "../eval/sampling.ts";
-import { intOption, settingOptions, settingsFromValues, UsageError, type OptionTable } from "./args.ts";
-import { deviceOption, deviceOptionSpec } from "./device-option.ts";
+import { deviceOptionSpec, intOption, settingOptions, settingsFromValues, UsageError, type OptionTable } from "./args.ts";
+import { deviceOption } from "./device-option.ts";
 
 const SAMPLING_KEYS = ["temperature", "topK", "seed", "batchSize"] as const;
 

@@ -14,8 +14,7 @@ import { configHelpText, extractConfigFlags, shortcutHelpText } from "./config-f
 import type { RunResult, TrainOptions } from "../train/trainer.ts";
 import { parseDuration } from "../train/budget.ts";
 import { KNN_TRAIN_IMAGES } from "../train/evaluate.ts";
-import { deviceOptionSpec } from "./device-option.ts";
-import { helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
+import { deviceOptionSpec, helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
 
 const OPTIONS = {
   config: { type: "string", value: "FILE", help: "config file (configs/*.json): overrides of the defaults listed below" },
