@@ -3,7 +3,7 @@
 // `eval all`, and writes study.md / study.html / study.json (src/study/). Interrupt it (Ctrl-C: the
 // step in flight finishes and is checkpointed) and run the same command again to continue.
 import { RUN_DEFAULTS, type RunConfig } from "../train/run-config.ts";
-import { OBJECTIVE_MODES, type ObjectiveMode } from "../train/objectives.ts";
+import { OBJECTIVE_MODES, type ObjectiveMode } from "../train/objective-config.ts";
 import { EVAL_SETTINGS } from "../eval/eval-settings.ts";
 import { STUDY_EVAL_DEFAULTS } from "../study/study-plan.ts";
 import { deprecatedAlias, intOption, parseCommandLine, runCommand, settingOptions, UsageError, type OptionSpec, type OptionTable } from "./args.ts";

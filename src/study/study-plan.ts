@@ -4,7 +4,7 @@
 // ablation); the baselines run once.
 import type { RunConfig, BudgetSection } from "../train/run-config.ts";
 import { resolveRunConfig, RunConfigError } from "../train/run-config-validate.ts";
-import { OBJECTIVE_MODES, type ObjectiveMode } from "../train/objectives.ts";
+import { OBJECTIVE_MODES, type ObjectiveMode } from "../train/objective-config.ts";
 import type { EvalSettings } from "../eval/eval-settings.ts";
 
 export const STUDY_MODES: readonly ObjectiveMode[] = OBJECTIVE_MODES;

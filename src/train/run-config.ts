@@ -12,7 +12,7 @@ import { z } from "zod";
 import { MODEL_SETTINGS } from "../model/config.ts";
 import { DEFAULT_STRONG_CONFIG, STRONG_SETTINGS, WEAK_SETTINGS } from "../data/augment/config.ts";
 import { DATASET_NAMES } from "../data/datasets/registry.ts";
-import { OBJECTIVE_SETTINGS } from "./objectives.ts";
+import { OBJECTIVE_SETTINGS } from "./objective-config.ts";
 import { choice, custom, defaulted, int, intOrNull, num, numOrNull, orNullList, pair, text, textOrNull } from "../util/settings.ts";
 
 const DATA_SETTINGS = z.strictObject({
