@@ -165,6 +165,7 @@ export class ProcessGroup {
   #store: StoreHandle | null;
   #group: GroupHandle | null;
   readonly #where: string;
+  #shared = 0;
 
   /** Use initProcessGroup(). */
   constructor(store: StoreHandle, group: GroupHandle, o: Required<ProcessGroupOptions>, peers: PeerInfo[]) {
@@ -206,10 +207,27 @@ export class ProcessGroup {
     return handles.map((h) => Tensor.fromHandle(h));
   }
 
-  /** Returns once every rank has called barrier() (or throws after the timeout). */
-  barrier(): void {
+  /** Returns once every rank has called barrier() (or throws after `timeoutMs`, default the group's). */
+  barrier(timeoutMs = this.timeoutMs): void {
     const group = this.#live("barrier");
-    this.#run("barrier", () => native.barrier(group, this.timeoutMs));
+    this.#run("barrier", () => native.barrier(group, timeoutMs));
+  }
+
+  /**
+   * Rank `root`'s text on every rank (through the store: small messages such as JSON). Every rank
+   * calls it in the same order; root passes the text, the others anything (ignored). Waits up to
+   * `timeoutMs` (default the group's) for root.
+   */
+  shareText(text: string | null, root = 0, timeoutMs = this.timeoutMs): string {
+    this.#live("shareText");
+    const store = this.#store!;
+    const key = `gcrl/text/${this.#shared++}`;
+    if (this.rank === root) {
+      if (typeof text !== "string") argError("shareText", "text", "a string on the root rank", text);
+      this.#run("shareText", () => native.storeSet(store, key, text));
+      return text;
+    }
+    return this.#run("shareText", () => native.storeGet(store, key, timeoutMs));
   }
 
   /** Releases the group, then this rank's store connection (rank 0's store stops serving). Idempotent. */
