@@ -319,7 +319,8 @@ class StepLoop {
       state.lastEval?.knnAccuracy != null ? `kNN ${(100 * state.lastEval.knnAccuracy).toFixed(2)}%` : null,
       `${formatDuration(this.#elapsed())} of training`,
     ].filter((s) => s !== null).join(", ");
-    if (status === "interrupted") reporter.line(`interrupted at step ${state.step} (${summary}); checkpoint saved; resume with gcrl train --resume ${dir}`);
+    const nproc = this.#dp === null ? "" : ` --nproc ${this.#dp.worldSize}`;
+    if (status === "interrupted") reporter.line(`interrupted at step ${state.step} (${summary}); checkpoint saved; resume with gcrl train --resume ${dir}${nproc}`);
     else reporter.line(`done: ${summary}; run folder ${dir}`);
     return {
       dir: resolve(dir), status, step: state.step, scheduleSteps: state.scheduleSteps, epoch: this.#epochOf(state.position), elapsedSeconds: this.#elapsed(),

@@ -1,6 +1,6 @@
 // Data-parallel training as a user runs it (node bin/gcrl.js train --nproc 2, real processes on
 // 127.0.0.1, the tiny model): the same losses step by step and the same weights as one process at
-// equal global batch and seed; a worker killed mid-run stops the other within the timeout with a
+// equal global batch and seed, also across a resume that changes N; a worker killed mid-run stops the other within the timeout with a
 // message naming the rank, the last checkpoint is kept and --resume --nproc 2 finishes the run;
 // a batch not divisible by N, a port in use, disagreeing WORLD_SIZEs and a rank that never arrives
 // are one line each, exit 2.
@@ -85,6 +85,17 @@ test("N = 2 and N = 1 give the same losses step by step and the same weights aft
   t.diagnostic(`largest relative difference of a step's values: ${lossDiff.toExponential(2)}; largest weight difference after 12 steps: ${weightDiff.toExponential(2)}`);
   assert.ok(weightDiff <= WEIGHT_ATOL, `weights differ by up to ${weightDiff}`);
   assert.deepEqual(readdirSync(two).sort(), readdirSync(one).sort(), "rank 0 writes the same run folder");
+
+  // A resume may change N (the global batch is the same): the N = 2 run continued by one process
+  // and the N = 1 run continued by two end equal to the same tolerance.
+  const [c1, c2] = [await gcrl(["train", "--resume", one, "--steps", "16", "--nproc", "2", "--dist-timeout", "20"]), await gcrl(["train", "--resume", two, "--steps", "16"])];
+  assert.equal(c1.code, 0, c1.stderr);
+  assert.equal(c2.code, 0, c2.stderr);
+  const end1 = trainRows(one).at(-1)!;
+  const end2 = trainRows(two).at(-1)!;
+  assert.equal(end1.step, 16);
+  assert.ok(Math.abs(end1.loss! - end2.loss!) / end1.loss! <= LOSS_RTOL, `step 16: loss ${end1.loss} vs ${end2.loss}`);
+  assert.ok(maxWeightDifference(one, two) <= WEIGHT_ATOL);
 });
 
 test("a worker killed mid-run: the other stops within the timeout naming rank 1; the checkpoint is kept; --resume --nproc 2 finishes", async () => {
