@@ -2,6 +2,7 @@
 // (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE; TIMEOUT_MS) and runs one scenario (argv[2]); prints one
 // JSON line: {ok: true, ...results} or {ok: false, error, seconds}.
 import { initProcessGroup, tensor, tidy, allGatherWithGrad, type ProcessGroup } from "../../src/torch/index.ts";
+import { globalBatchGradient } from "./ntxent-global.ts";
 
 const env = (name: string): number => Number(process.env[name]);
 const scenario = process.argv[2] ?? "collectives";
@@ -30,6 +31,7 @@ try {
       g.barrier();
       return { sum: [a.toArray(), b.toArray()], avg: c.toArray(), max: m.toArray(), broadcast: d.toArray(), gathered: parts.map((p) => p.toArray()), gatheredWithGrad: all.detach().toArray(), grad: x.grad!.toArray() };
     }
+    if (scenario === "global-gradient") return globalBatchGradient(g);
     if (scenario === "exit-after-join") {
       if (rank === 1) process.exit(0);
       const a = tensor([1, 2, 3]);

@@ -1,5 +1,6 @@
 // c10d binding (src/torch/distributed.ts): real processes on 127.0.0.1, one per rank
-// (test/torch/distributed-worker.ts). Known answers for the collectives, and the faults: a rank
+// (test/torch/distributed-worker.ts). Known answers for the collectives; the float64 gradient of a
+// global-batch NT-Xent + shard-mean loss equal to one process's (test/torch/ntxent-global.ts); the faults: a rank
 // that never arrives, a peer that exits, disagreeing WORLD_SIZEs, a port in use; each bounded
 // by the 3 s timeout the workers get.
 import { test } from "node:test";
@@ -8,6 +9,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { freePort } from "../../src/util/free-port.ts";
 import { initProcessGroup, DistributedError } from "../../src/torch/index.ts";
+import { globalBatchGradient } from "./ntxent-global.ts";
 
 const TIMEOUT_MS = 3000;
 interface Outcome { ok: boolean; error?: string; seconds?: number; [key: string]: unknown }
@@ -47,6 +49,23 @@ test("two ranks: all-reduce (sum, avg, max), broadcast, all-gather, all-gather w
     // loss = Σ all², all = [x_0, x_1]: only the own slice carries the gradient 2·x_r.
     assert.deepEqual(o.grad, [4 * (r + 1)]);
   }
+});
+
+test("float64: the loss and gradient of NT-Xent over the global batch + shard-mean loss, 2 ranks vs 1 process, agree to 1e-12", async (t) => {
+  const one = globalBatchGradient(null);
+  const port = await freePort();
+  const ranks = await Promise.all([rank(port, 0, 2, "global-gradient"), rank(port, 1, 2, "global-gradient")]);
+  let worst = 0;
+  for (const o of ranks) {
+    assert.equal(o.ok, true, o.error);
+    const grad = o.grad as number[];
+    assert.equal(grad.length, one.grad.length);
+    worst = Math.max(worst, Math.abs((o.loss as number) - one.loss), ...grad.map((g, i) => Math.abs(g - one.grad[i]!)));
+  }
+  t.diagnostic(`largest difference from one process: ${worst.toExponential(2)} (gradient entries up to ${Math.max(...one.grad.map(Math.abs)).toFixed(3)})`);
+  assert.ok(worst <= 1e-12, `differs by ${worst}`);
+  // The check has teeth: back-propagating L_c instead of N·L_c makes the averaged gradient differ by 0.27 (measured).
+  assert.ok(one.grad.some((g) => Math.abs(g) > 1e-3));
 });
 
 test("a rank that never arrives: rank 0 names it within the timeout; a lone client cannot reach the master", async () => {
