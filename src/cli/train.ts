@@ -172,6 +172,7 @@ export async function run(argv: string[]): Promise<number> {
         throw new UsageError(`--nproc ${nproc} disagrees with WORLD_SIZE=${worker.worldSize}: under torchrun's variables the process joins their job (leave --nproc out)`);
       }
       const processes = worker?.worldSize ?? nproc;
+      if (processes > 1 && device !== "cpu") throw new UsageError(`--device ${device}: data-parallel training (--nproc, torchrun's variables) runs on the CPU over gloo; NCCL is not wired up`);
       if (config.train.batchSize % processes !== 0) {
         throw new UsageError(`train.batchSize (--batch-size) ${config.train.batchSize} is not divisible by the ${processes} data-parallel processes: each takes an equal shard of the global batch; use a multiple of ${processes}`);
       }
