@@ -185,6 +185,7 @@ export async function run(argv: string[]): Promise<number> {
     if (worker === null && nproc > 1) {
       // The launcher: the workers run this command with torchrun's variables; a new run's folder is fixed here.
       const extra = resumeDir === undefined && !argv.some((a) => a === "--out" || a.startsWith("--out=")) ? ["--out", out] : [];
+      if (resumeDir === undefined) (await import("../train/run-folder.ts")).createRunFolder(out); // an existing run: one line, before any worker starts
       return launchWorkers(nproc, argv, extra, threadsPerRank(config.train.threads, nproc), distTimeout + 10, (line) => console.error(line));
     }
     const { initProcessGroup, DistributedError } = await import("../torch/index.ts");

@@ -2,12 +2,12 @@
 // 127.0.0.1, the tiny model): the same losses step by step and the same weights as one process at
 // equal global batch and seed, also across a resume that changes N; a worker killed mid-run stops the other within the timeout with a
 // message naming the rank, the last checkpoint is kept and --resume --nproc 2 finishes the run;
-// a batch not divisible by N, a port in use, disagreeing WORLD_SIZEs and a rank that never arrives
-// are one line each, exit 2.
+// a batch not divisible by N, an existing run folder, a port in use, disagreeing WORLD_SIZEs and a
+// rank that never arrives are one line each, exit 2.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -153,6 +153,14 @@ test("clear errors, exit 2: a batch not divisible by N, a port in use, disagreei
   assert.equal(indivisible.code, 2);
   assert.match(indivisible.stderr, /train\.batchSize \(--batch-size\) 8 is not divisible by the 3 data-parallel processes/);
   assert.equal(existsSync(join(tmp.dir, "indivisible")), false);
+
+  const taken = join(tmp.dir, "taken");
+  mkdirSync(taken);
+  writeFileSync(join(taken, RUN_FILES.config), "{}");
+  const existing = await gcrl([...base, "--out", taken, "--nproc", "2"]);
+  assert.equal(existing.code, 2);
+  assert.match(existing.stderr, /^gcrl train: .*taken already holds a run /);
+  assert.equal(existing.stderr.trim().split("\n").length, 1, `one line, before any worker starts: ${existing.stderr}`);
 
   const server = createServer();
   const busy = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as { port: number }).port)));
