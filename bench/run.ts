@@ -1,5 +1,5 @@
 // `npm run bench [-- section...]`: runs the benchmarks and prints figures and ratios.
-// Sections: engine, kernels, palette, augment, train, inference, sampling. With no argument, all sections run.
+// Sections: engine, kernels, palette, augment, train, inference, sampling, distributed. With no argument, all sections run.
 import { benchEngine } from "./engine.ts";
 import { benchKernels } from "./kernels.ts";
 import { benchPalette } from "./data-palette.ts";
@@ -7,6 +7,7 @@ import { benchAugment } from "./data-augment.ts";
 import { benchTrain } from "./train.ts";
 import { benchInference } from "./inference.ts";
 import { benchSampling } from "./sampling.ts";
+import { benchDistributed } from "./distributed.ts";
 
 const sections: Record<string, () => void | Promise<void>> = {
   engine: benchEngine,
@@ -16,6 +17,7 @@ const sections: Record<string, () => void | Promise<void>> = {
   train: benchTrain,
   inference: benchInference,
   sampling: benchSampling,
+  distributed: benchDistributed,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

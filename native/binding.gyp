@@ -11,7 +11,7 @@
     {
       "target_name": "gcrl_native",
       "sources": [
-        "binding/addon.cc", "binding/handle.cc", "binding/ops.cc", "binding/tensor.cc", "binding/jit.cc",
+        "binding/addon.cc", "binding/handle.cc", "binding/ops.cc", "binding/tensor.cc", "binding/jit.cc", "binding/distributed.cc",
         "kernels/kernels.cc", "kernels/allocator.cc"
       ],
       "include_dirs": [

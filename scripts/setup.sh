@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# a. Debian packages (python3-torch, used only by cross-check benchmarks and fixture
+# a. Debian packages (libgloo-dev: the gloo headers c10d's ProcessGroupGloo.hpp includes, for the
+#    distributed binding; python3-torch, used only by cross-check benchmarks and fixture
 #    regeneration, is deliberately not installed here).
-packages=(libtorch-dev libopenblas0-pthread dataset-fashion-mnist chromium)
+packages=(libtorch-dev libgloo-dev libopenblas0-pthread dataset-fashion-mnist chromium)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for pkg in "${packages[@]}"; do

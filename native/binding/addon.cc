@@ -1,6 +1,7 @@
 // Module entry: registers the native functions that src/torch/native.ts declares.
 #include <napi.h>
 
+#include "distributed.h"
 #include "jit.h"
 #include "ops.h"
 #include "tensor.h"
@@ -44,6 +45,20 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("jitSetTraining", JitSetTraining);
   fn("jitParameters", JitParameters);
   fn("jitDispose", JitDispose);
+  fn("distributedAvailable", DistributedAvailable);
+  fn("storeCreate", StoreCreate);
+  fn("storePort", StorePort);
+  fn("storeSet", StoreSet);
+  fn("storeGet", StoreGet);
+  fn("storeAdd", StoreAdd);
+  fn("storeCheck", StoreCheck);
+  fn("storeClose", StoreClose);
+  fn("groupCreate", GroupCreate);
+  fn("groupDestroy", GroupDestroy);
+  fn("allReduce", AllReduce);
+  fn("broadcast", Broadcast);
+  fn("allGather", AllGather);
+  fn("barrier", Barrier);
   return exports;
 }
 }  // namespace gcrl

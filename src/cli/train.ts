@@ -2,6 +2,8 @@
 //
 //   gcrl train --config configs/demo.json --data fashion-mnist --mode gcrl --out runs/x
 //   gcrl train --resume runs/x [--steps N]          continue exactly; only the budget may change
+//   gcrl train --nproc 2 …                          data-parallel: 2 worker processes (train-parallel.ts);
+//                                                   under torchrun's variables (RANK, …) a worker joins
 //
 // Config keys are set with their path (`--model.d 256`); --data, --mode, --steps, … are the
 // validator's shortcuts (CONFIG_FLAG_SHORTCUTS). SIGINT/SIGTERM: the step in flight finishes, a
@@ -15,6 +17,7 @@ import type { RunResult, TrainOptions } from "../train/trainer.ts";
 import { parseDuration } from "../train/budget.ts";
 import { KNN_TRAIN_IMAGES } from "../train/evaluate.ts";
 import { deviceOptionSpec, helpText, intOption, parseOptions, runCommand, UsageError, type OptionTable } from "./args.ts";
+import { DEFAULT_DIST_TIMEOUT_SECONDS, launchWorkers, threadsPerRank, torchrunEnv, watchLauncher, type TorchrunEnv } from "./train-parallel.ts";
 
 const OPTIONS = {
   config: { type: "string", value: "FILE", help: "config file (configs/*.json): overrides of the defaults listed below" },
@@ -23,6 +26,8 @@ const OPTIONS = {
   device: deviceOptionSpec(" (bit-exact resume: cpu with train.threads set)"),
   "knn-train-images": { type: "string", default: String(KNN_TRAIN_IMAGES), value: "N", help: "evaluation: the first N training images are the kNN's labelled neighbours" },
   force: { type: "boolean", help: "train even when the memory guard estimates more memory than is available" },
+  nproc: { type: "string", default: "1", value: "N", help: "data-parallel: N worker processes on this machine sharing its threads (train.batchSize stays the global batch); under torchrun's variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) the process joins a job instead" },
+  "dist-timeout": { type: "string", default: String(DEFAULT_DIST_TIMEOUT_SECONDS), value: "SECONDS", help: "data-parallel: how long a worker waits for its peers to join and for each exchange" },
 } satisfies OptionTable;
 
 /** The shortcuts (--data, --mode, --steps, …) parsed as plain string options, handed to applyOverrides. */
@@ -112,6 +117,9 @@ export async function run(argv: string[]): Promise<number> {
     let device = "cpu";
     let knnTrainImages = KNN_TRAIN_IMAGES;
     let force = false;
+    let nproc = 1;
+    let distTimeout = DEFAULT_DIST_TIMEOUT_SECONDS;
+    let worker: TorchrunEnv | null = null;
     // Loaded lazily: the trainer pulls in libtorch, which --help does not need.
     const { readRunConfigFile, NonFiniteLossError } = await import("../train/trainer.ts");
     const { PaletteFitError } = await import("../data/palette.ts");
@@ -156,18 +164,59 @@ export async function run(argv: string[]): Promise<number> {
       device = deviceOption(values.device ?? "cpu"); // CUDA on a CPU-only build: refused before the run folder is made
       knnTrainImages = intOption("knn-train-images", values["knn-train-images"] ?? String(KNN_TRAIN_IMAGES), 1);
       force = forceFlag;
+      nproc = intOption("nproc", values.nproc ?? "1", 1, 1024);
+      distTimeout = Number(values["dist-timeout"] ?? DEFAULT_DIST_TIMEOUT_SECONDS);
+      if (!(Number.isFinite(distTimeout) && distTimeout > 0)) throw new UsageError(`--dist-timeout: expected seconds (a number > 0), got '${values["dist-timeout"]}'`);
+      worker = torchrunEnv();
+      if (worker !== null && nproc > 1 && nproc !== worker.worldSize) {
+        throw new UsageError(`--nproc ${nproc} disagrees with WORLD_SIZE=${worker.worldSize}: under torchrun's variables the process joins their job (leave --nproc out)`);
+      }
+      const processes = worker?.worldSize ?? nproc;
+      if (processes > 1 && device !== "cpu") throw new UsageError(`--device ${device}: data-parallel training (--nproc, torchrun's variables) runs on the CPU over gloo; NCCL is not wired up`);
+      if (config.train.batchSize % processes !== 0) {
+        throw new UsageError(`train.batchSize (--batch-size) ${config.train.batchSize} is not divisible by the ${processes} data-parallel processes: each takes an equal shard of the global batch; use a multiple of ${processes}`);
+      }
     } catch (err) {
       const code = report(err);
       if (code === null) throw err;
       return code;
     }
 
+    if (worker === null && nproc > 1) {
+      // The launcher: the workers run this command with torchrun's variables; a new run's folder is fixed here.
+      const extra = resumeDir === undefined && !argv.some((a) => a === "--out" || a.startsWith("--out=")) ? ["--out", out] : [];
+      if (resumeDir === undefined) (await import("../train/run-folder.ts")).createRunFolder(out); // an existing run: one line, before any worker starts
+      return launchWorkers(nproc, argv, extra, threadsPerRank(config.train.threads, nproc), distTimeout + 10, (line) => console.error(line));
+    }
+    const { initProcessGroup, DistributedError } = await import("../torch/index.ts");
+    let group: import("../torch/index.ts").ProcessGroup | null = null;
+    if (worker !== null && worker.worldSize > 1) {
+      try {
+        group = initProcessGroup({ masterAddr: worker.masterAddr, masterPort: worker.masterPort, rank: worker.rank, worldSize: worker.worldSize, timeoutMs: Math.round(distTimeout * 1000) });
+      } catch (err) {
+        if (!(err instanceof DistributedError)) throw err;
+        console.error(`gcrl train: ${err.message}`); // a join problem (port, ranks, WORLD_SIZE): one line, exit 2
+        return 2;
+      }
+    }
+    const stopWatching = watchLauncher();
     try {
-      return (await trainUntilSignalled(config, { out, resume: resumeDir !== undefined, device, knnTrainImages, force, commandLine: ["gcrl", "train", ...argv] })).exitCode;
+      const processThreads = worker === null ? undefined : threadsPerRank(config.train.threads, worker.localWorldSize);
+      return (await trainUntilSignalled(config, {
+        out, resume: resumeDir !== undefined, device, knnTrainImages, force, commandLine: ["gcrl", "train", ...argv],
+        ...(group !== null ? { distributed: group } : {}), ...(processThreads !== undefined ? { processThreads } : {}),
+      })).exitCode;
     } catch (err) {
+      if (err instanceof DistributedError) {
+        console.error(`gcrl train: ${err.message}`);
+        return 1;
+      }
       const code = report(err);
       if (code === null) throw err;
       return code;
+    } finally {
+      stopWatching();
+      group?.destroy();
     }
   });
 }

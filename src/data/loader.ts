@@ -8,7 +8,8 @@ import { Tensor, tensor, tidy, keep } from "../torch/index.ts";
 import { Rng } from "./rng.ts";
 import { setSize, type ImageSet } from "./image-set.ts";
 import { DatasetError } from "./datasets/dataset-error.ts";
-import { perturbTokens } from "./perturb.ts";
+import { perturbTokens, skipPerturbDraws } from "./perturb.ts";
+import type { BatchRows } from "./augment/pair.ts";
 
 /** Turns uint8 images (B, H, W, C) into tokens int64 (B, H, W) (a PaletteQuantizer). */
 export interface Tokenizer {
@@ -19,7 +20,7 @@ export interface Tokenizer {
  * The two views of a batch: uint8 (B, H, W, C) each. `strong` is null when the objective does not
  * need it (iGPT mode), so it is never computed.
  */
-export type PairAugment = (images: Tensor, rng: Rng, withStrong: boolean) => { weak: Tensor; strong: Tensor | null };
+export type PairAugment = (images: Tensor, rng: Rng, withStrong: boolean, rows?: BatchRows) => { weak: Tensor; strong: Tensor | null };
 
 export interface LoaderOptions {
   batchSize: number;
@@ -36,6 +37,13 @@ export interface LoaderOptions {
    * the background model of the likelihood-ratio score); default none.
    */
   perturb?: { mu: number; k: number } | null;
+  /**
+   * Data-parallel training: this process is `rank` of `count` and takes rows
+   * [rank·b, (rank + 1)·b) of every batch, b = batchSize / count (batchSize stays the global batch
+   * and must be divisible by count). Each row is the image, augmentation and perturbation it is in
+   * the whole batch. Default: the whole batch.
+   */
+  shard?: { rank: number; count: number } | null;
 }
 
 export interface PairBatch {
@@ -65,6 +73,7 @@ export class PairLoader {
   readonly shuffle: boolean;
   readonly strong: boolean;
   readonly perturb: { mu: number; k: number } | null;
+  readonly shard: { rank: number; count: number } | null;
   readonly #cachedPermutation: { epoch: number; order: Int32Array } = { epoch: -1, order: new Int32Array(0) };
 
   constructor(
@@ -83,6 +92,14 @@ export class PairLoader {
     this.shuffle = options.shuffle ?? true;
     this.strong = options.strong ?? true;
     this.perturb = options.perturb ?? null;
+    this.shard = options.shard ?? null;
+    if (this.shard !== null) {
+      const { rank, count } = this.shard;
+      if (!(Number.isInteger(count) && count >= 1 && Number.isInteger(rank) && rank >= 0 && rank < count)) {
+        throw new RangeError(`shard: expected 0 <= rank < count, got rank ${rank} of ${count}`);
+      }
+      if (this.batchSize % count !== 0) throw new RangeError(`batch size ${this.batchSize} is not divisible by the ${count} data-parallel processes`);
+    }
     if (this.batchesPerEpoch === 0) {
       // A DatasetError (one line, exit 2 on the command line): the data is too small for the batch.
       throw new DatasetError(
@@ -115,17 +132,26 @@ export class PairLoader {
       throw new RangeError(`batch index: expected an integer in [0, ${this.batchesPerEpoch}), got ${index}`);
     }
     const order = this.order(epoch);
-    const indices = order.slice(index * this.batchSize, Math.min((index + 1) * this.batchSize, order.length));
+    const whole = order.slice(index * this.batchSize, Math.min((index + 1) * this.batchSize, order.length));
+    // A shard's rows (see LoaderOptions.shard); `whole.length` is the batch the draws are made for.
+    const rows = this.shard === null ? null : { start: this.shard.rank * (whole.length / this.shard.count), total: whole.length };
+    const indices = rows === null ? whole : whole.slice(rows.start, rows.start + whole.length / this.shard!.count);
     const rng = Rng.derive(this.seed, epoch, index, 1);
     const out = tidy(() => {
       const idx = tensor(indices).long();
-      const images = this.set.images.indexSelect(0, idx); // (B, H, W, C) uint8
-      const views = this.augment(images, rng, this.strong);
+      const images = this.set.images.indexSelect(0, idx); // (b, H, W, C) uint8
+      const views = rows === null ? this.augment(images, rng, this.strong) : this.augment(images, rng, this.strong, rows);
       const p = this.perturb;
       const noise = p === null ? null : Rng.derive(this.seed, epoch, index, 2); // its own stream: the views are unchanged
       const tokens = (view: Tensor): Tensor => {
         const t = this.tokenizer.quantize(view);
-        return p === null ? t : perturbTokens(t, p.mu, p.k, noise!);
+        if (p === null) return t;
+        // The draws of the whole batch's tokens in order: the rows before this shard's, its own, the rows after.
+        const perImage = t.numel / indices.length;
+        if (rows !== null) skipPerturbDraws(noise!, rows.start * perImage, p.mu, p.k);
+        const perturbed = perturbTokens(t, p.mu, p.k, noise!);
+        if (rows !== null) skipPerturbDraws(noise!, (rows.total - rows.start - indices.length) * perImage, p.mu, p.k);
+        return perturbed;
       };
       return {
         weak: tokens(views.weak),

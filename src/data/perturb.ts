@@ -30,3 +30,15 @@ export function perturbTokens(tokens: Tensor, mu: number, k: number, rng: Rng): 
     return where(mask, random, tokens);
   });
 }
+
+/**
+ * Advances `rng` past the draws perturbTokens makes for `tokens` tokens (a data-parallel shard's
+ * tokens before and after its own, so that its tokens get the draws they get in one process).
+ */
+export function skipPerturbDraws(rng: Rng, tokens: number, mu: number, k: number): void {
+  if (mu === 0) return; // perturbTokens draws nothing then
+  for (let i = 0; i < tokens; i++) {
+    rng.next();
+    rng.int(0, k);
+  }
+}

@@ -14,3 +14,4 @@ export { saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors,
 export * as jit from "./jit.ts";
 export * from "./nn/index.ts";
 export * from "./optim/index.ts";
+export { initProcessGroup, allGatherWithGrad, distributedAvailable, ProcessGroup, DistributedError, DEFAULT_DISTRIBUTED_TIMEOUT_MS, type ProcessGroupOptions, type PeerInfo, type ReduceOp } from "./distributed.ts";

@@ -11,6 +11,13 @@ export type Handle = { readonly __handle: unique symbol };
 /** An opaque TorchScript module reference. */
 export type ModuleHandle = { readonly __module: unique symbol };
 
+/** An opaque c10d TCPStore reference (distributed.ts). */
+export type StoreHandle = { readonly __store: unique symbol };
+/** An opaque c10d gloo process-group reference (distributed.ts). */
+export type GroupHandle = { readonly __group: unique symbol };
+/** Which network device gloo binds: an address or hostname, a network interface, or libtorch's default. */
+export type GlooDeviceSpec = { hostname: string } | { interface: string } | Record<string, never>;
+
 /** What an operator call may return: handles, numbers, booleans, strings, null, or arrays of them. */
 export type NativeValue = Handle | number | boolean | string | null | NativeValue[] | { [key: string]: NativeValue };
 
@@ -49,6 +56,23 @@ export interface NativeBinding {
   jitSetTraining(m: ModuleHandle, training: boolean): void;
   jitParameters(m: ModuleHandle): [string, Handle][];
   jitDispose(m: ModuleHandle): void;
+  // c10d (native/binding/distributed.cc). Timeouts in milliseconds; every call blocks until done or timed out.
+  /** False when the binding was built without gloo's headers. */
+  distributedAvailable(): boolean;
+  storeCreate(host: string, port: number, isMaster: boolean, worldSize: number, timeoutMs: number): StoreHandle;
+  storePort(s: StoreHandle): number;
+  storeSet(s: StoreHandle, key: string, value: string): void;
+  storeGet(s: StoreHandle, key: string, timeoutMs: number): string;
+  storeAdd(s: StoreHandle, key: string, delta: number): number;
+  storeCheck(s: StoreHandle, keys: string[]): boolean;
+  storeClose(s: StoreHandle): void;
+  groupCreate(s: StoreHandle, rank: number, worldSize: number, timeoutMs: number, device: GlooDeviceSpec): GroupHandle;
+  groupDestroy(g: GroupHandle): void;
+  /** In place; op: c10d::ReduceOp code (0 sum, 2 product, 3 min, 4 max). */
+  allReduce(g: GroupHandle, tensors: Handle[], op: number, timeoutMs: number): void;
+  broadcast(g: GroupHandle, tensors: Handle[], root: number, timeoutMs: number): void;
+  allGather(g: GroupHandle, t: Handle, timeoutMs: number): Handle[];
+  barrier(g: GroupHandle, timeoutMs: number): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -71,6 +95,9 @@ function load(): NativeBinding {
   // process wants a core (measured on 2 cores); sleeping waiters cost little on large ops.
   // libgomp reads this when the binding loads it, so it must be set before require().
   process.env.OMP_WAIT_POLICY ??= "PASSIVE";
+  // libtorch's c10d logs its errors through glog on stderr as well as throwing them; gcrl reports
+  // each error once, in its own words (src/torch/distributed.ts). GLOG_minloglevel=0 shows them.
+  process.env.GLOG_minloglevel ??= "3";
   const require = createRequire(import.meta.url);
   try {
     return require(path) as NativeBinding;

@@ -97,9 +97,26 @@ const { mode: _mode, ...objectiveDefaults } = OBJECTIVE_SETTINGS.parse({});
 /** α, β, τ and the reduction when an ObjectiveConfig leaves them out: the run config's defaults. */
 export const OBJECTIVE_DEFAULTS: Readonly<Omit<z.output<typeof OBJECTIVE_SETTINGS>, "mode">> = Object.freeze(objectiveDefaults);
 
+/**
+ * Data-parallel training: this process holds one shard of the global batch. NT-Xent is computed on
+ * the global batch from every rank's projections (SimCLR's distributed form), L_g on the shard.
+ */
+export interface GlobalBatch {
+  /** Every rank's (b, p) rows concatenated in rank order, (N·b, p); only this rank's rows carry gradient (allGatherWithGrad). */
+  gather(z: Tensor): Tensor;
+  /** N, the number of ranks. */
+  worldSize: number;
+}
+
 export interface HybridLossResult {
   /** α·L_g + β·L_c (the terms of the mode, L_g in objective.generativeReduction), 0-d, differentiable. */
   loss: Tensor;
+  /**
+   * What to back-propagate: `loss` in one process; with a GlobalBatch, α·L_g(shard) + N·β·L_c(global
+   * batch), so that the ranks' gradients AVERAGED equal the one-process gradient of the global
+   * batch's loss (the derivation is at allGatherWithGrad in src/torch/distributed.ts).
+   */
+  gradientLoss: Tensor;
   /** L_g in nats per pixel (0-d) whatever the reduction (for logs and bits/dim), or null in simclr mode. */
   generative: Tensor | null;
   /** L_c (0-d), or null in igpt mode. */
@@ -119,8 +136,11 @@ export interface HybridLossResult {
  *
  * L_g enters the loss as objective.generativeReduction says ("pixel": as returned; "image": times
  * H·W), so "image" with α is "pixel" with α·H·W.
+ *
+ * With `global` (data-parallel training), weakTokens and strongTokens are this rank's shard and
+ * NT-Xent runs on the gathered projections of the global batch; `generative` is the shard's mean.
  */
-export function hybridLoss(objective: ObjectiveConfig, model: GCRLModel, weakTokens: Tensor, strongTokens: Tensor | null): HybridLossResult {
+export function hybridLoss(objective: ObjectiveConfig, model: GCRLModel, weakTokens: Tensor, strongTokens: Tensor | null, global: GlobalBatch | null = null): HybridLossResult {
   const mode = objective.mode;
   if (mode !== "gcrl" && mode !== "igpt" && mode !== "simclr") throw new TypeError(`hybridLoss: mode must be "gcrl", "igpt" or "simclr", got ${JSON.stringify(mode)}`);
   const alpha = objective.alpha ?? OBJECTIVE_DEFAULTS.alpha;
@@ -145,15 +165,20 @@ export function hybridLoss(objective: ObjectiveConfig, model: GCRLModel, weakTok
       const both = model.encode(cat([weakTokens, strongTokens!], 0)); // 2B images, one pass
       hiddenWeak = both.hidden.narrow(0, 0, b);
       const z = model.project(both.representation); // (2B, p)
-      nt = ntXentLoss(z.narrow(0, 0, b), z.narrow(0, b, b), tau);
+      const z1 = z.narrow(0, 0, b);
+      const z2 = z.narrow(0, b, b);
+      nt = global === null ? ntXentLoss(z1, z2, tau) : ntXentLoss(global.gather(z1), global.gather(z2), tau);
     } else {
       hiddenWeak = model.encode(weakTokens).hidden;
     }
     const generative = mode !== "simclr" ? generativeLoss(model.decode(weakTokens, hiddenWeak), weakTokens) : null;
-    let loss: Tensor;
-    if (mode === "gcrl") loss = generative!.mul(alpha * gScale).add(nt!.loss.mul(beta));
-    else if (mode === "igpt") loss = generative!.mul(alpha * gScale);
-    else loss = nt!.loss.mul(beta);
-    return { loss, generative, contrastive: nt?.loss ?? null, contrastiveAccuracy: nt?.accuracy ?? null };
+    const combine = (contrastiveWeight: number): Tensor => {
+      if (mode === "gcrl") return generative!.mul(alpha * gScale).add(nt!.loss.mul(contrastiveWeight));
+      if (mode === "igpt") return generative!.mul(alpha * gScale);
+      return nt!.loss.mul(contrastiveWeight);
+    };
+    const loss = combine(beta);
+    const gradientLoss = global === null || global.worldSize === 1 || mode === "igpt" ? loss : combine(beta * global.worldSize);
+    return { loss, gradientLoss, generative, contrastive: nt?.loss ?? null, contrastiveAccuracy: nt?.accuracy ?? null };
   });
 }

@@ -46,8 +46,8 @@ export function formatEvalLine(e: EvalMetrics, seconds: number): string {
 }
 
 export interface ReporterOptions {
-  /** train.log of the run. */
-  logFile: string;
+  /** train.log of the run; null: no file (a data-parallel rank other than 0). */
+  logFile: string | null;
   /** Plain lines go here; null: only to train.log. */
   log: ((line: string) => void) | null;
   /** A terminal to draw the status line on (then periodic lines are not passed to `log`). */
@@ -62,19 +62,19 @@ export class ProgressReporter {
 
   /** A lasting line: train.log and the output (above the status line on a terminal). */
   line(text: string): void {
-    appendLog(this.options.logFile, text);
+    if (this.options.logFile !== null) appendLog(this.options.logFile, text);
     this.#clearStatus();
     this.options.log?.(text);
   }
 
   /** A line for train.log only (e.g. an error the caller reports itself). */
   record(text: string): void {
-    appendLog(this.options.logFile, text);
+    if (this.options.logFile !== null) appendLog(this.options.logFile, text);
   }
 
   /** A periodic progress line: train.log always; the output only when it is not a terminal. */
   periodic(text: string): void {
-    appendLog(this.options.logFile, text);
+    if (this.options.logFile !== null) appendLog(this.options.logFile, text);
     if (this.options.tty === null) this.options.log?.(text);
   }
 

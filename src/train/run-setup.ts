@@ -21,6 +21,8 @@ import { acquireRunLock, type RunLock } from "./run-lock.ts";
 import { checkThreads } from "./threads.ts";
 import { checkTrainingMemory, memoryInput, registeredDataSizes, type DataSizes, type MemoryCheck } from "./memory-guard.ts";
 import type { TrainOptions } from "./train-types.ts";
+import { RunConfigError } from "./run-config-validate.ts";
+import { LEADER_WORK_TIMEOUT_MS, type DataParallel } from "./data-parallel.ts";
 
 /** What the checks before a run settle: the config it trains with and, on resume, the run's config.json. */
 export interface PreparedRun {
@@ -80,6 +82,12 @@ export function prepareRun(config: RunConfig, options: TrainOptions): PreparedRu
     config = { ...stored.config, budget: { ...config.budget } };
   }
   checkThreads(config.train.threads);
+  const worldSize = options.distributed?.worldSize ?? 1;
+  if (config.train.batchSize % worldSize !== 0) {
+    throw new RunConfigError("train.batchSize (--batch-size)", [
+      `the global batch ${config.train.batchSize} is not divisible by the ${worldSize} data-parallel processes: each takes an equal shard; use a multiple of ${worldSize}`,
+    ]);
+  }
   const knnWanted = stored !== null ? Math.max(1, stored.evaluation.knn.trainImages) : (options.knnTrainImages ?? KNN_TRAIN_IMAGES);
   if (!(Number.isInteger(knnWanted) && knnWanted >= 1)) throw new RangeError(`knnTrainImages: expected a positive integer, got ${knnWanted}`);
   const guard = (options.device ?? "cpu") === "cpu";
@@ -111,8 +119,10 @@ export function lockRunFolder(dir: string, resume: boolean, commandLine: readonl
  * Loads the data and builds the palette, model, optimizer, loader and evaluator, in this order
  * (manualSeed(train.seed) right before the model, so its initial weights follow from the seed).
  * Everything built is pushed onto `owned`. The model computes with `compute` (runCompute of the config).
+ * Data-parallel (`dp`): rank 0's palette is every rank's, the loader yields this rank's shard of each
+ * global batch, and only rank 0 evaluates.
  */
-export async function buildRun(prepared: PreparedRun, options: TrainOptions, owned: Owned, compute: ComputeOptions): Promise<BuiltRun> {
+export async function buildRun(prepared: PreparedRun, options: TrainOptions, owned: Owned, compute: ComputeOptions, dp: DataParallel | null = null): Promise<BuiltRun> {
   const { config, knnWanted } = prepared;
   const device = options.device ?? "cpu";
   const { trainSet, evalSet } = await loadRunData(config, owned);
@@ -120,7 +130,10 @@ export async function buildRun(prepared: PreparedRun, options: TrainOptions, own
     ? checkTrainingMemory(memoryInput(config, loadedSizes(trainSet, evalSet, knnWanted)), { force: options.force ?? false })
     : prepared.memory;
   const shape = imageShape(trainSet);
-  const palette = runPalette(config, options.out, prepared.stored !== null, trainSet, shape[2]);
+  const palette = dp === null || dp.isLeader
+    ? runPalette(config, options.out, prepared.stored !== null, trainSet, shape[2])
+    : PaletteQuantizer.fromJSON(JSON.parse(dp.group.shareText(null, 0, LEADER_WORK_TIMEOUT_MS)), "rank 0's palette");
+  if (dp?.isLeader === true) dp.group.shareText(JSON.stringify(palette.toJSON()));
   owned.push(palette);
   const { model, optimizer } = buildModel(config, shape, palette.k, device, compute, owned);
   const mode = config.objective.mode;
@@ -129,10 +142,12 @@ export async function buildRun(prepared: PreparedRun, options: TrainOptions, own
     seed: config.train.seed,
     strong: mode !== "igpt",
     perturb: config.data.perturb > 0 ? { mu: config.data.perturb, k: palette.k } : null,
+    shard: dp === null ? null : { rank: dp.rank, count: dp.worldSize },
   });
-  const knnSet = evalSet !== null && trainSet.labels !== null ? limitSet(trainSet, Math.min(knnWanted, setSize(trainSet))) : null;
+  const evaluates = dp === null || dp.isLeader;
+  const knnSet = evaluates && evalSet !== null && trainSet.labels !== null ? limitSet(trainSet, Math.min(knnWanted, setSize(trainSet))) : null;
   if (knnSet !== null) owned.push({ dispose: () => disposeSet(knnSet) });
-  const evaluator = evalSet !== null ? new Evaluator(model, palette, evalSet, knnSet, { mode, batchSize: config.train.batchSize, device }) : null;
+  const evaluator = evaluates && evalSet !== null ? new Evaluator(model, palette, evalSet, knnSet, { mode, batchSize: config.train.batchSize, device }) : null;
   if (evaluator !== null) owned.push(evaluator);
   return { trainSet, evalSet, knnSet, shape, memory, palette, model, optimizer, loader, evaluator };
 }
@@ -197,9 +212,20 @@ export function freshState(): RunState {
  * resume entry of `runFile`. Returns the state and the checkpoint's step (null: none).
  */
 export function restoreRun(dir: string, run: BuiltRun, runFile: RunConfigFile): { state: RunState; checkpointStep: number | null } {
+  removeStaleTemporaries(dir);
+  const { state, checkpointStep } = loadRunState(dir, run);
+  truncateMetrics(join(dir, RUN_FILES.metrics), state.step);
+  runFile.resumes[runFile.resumes.length - 1]!.step = state.step;
+  return { state, checkpointStep };
+}
+
+/**
+ * The model, optimizer, RNG and state from the run's checkpoint (a fresh state without one), writing
+ * nothing: restoreRun's reading half, and all of a data-parallel rank other than 0's resume.
+ */
+export function loadRunState(dir: string, run: BuiltRun): { state: RunState; checkpointStep: number | null } {
   let state = freshState();
   let checkpointStep: number | null = null;
-  removeStaleTemporaries(dir);
   if (hasCheckpoint(dir)) {
     const c = loadCheckpoint(dir);
     try {
@@ -213,8 +239,6 @@ export function restoreRun(dir: string, run: BuiltRun, runFile: RunConfigFile): 
       disposeCheckpoint(c);
     }
   }
-  truncateMetrics(join(dir, RUN_FILES.metrics), state.step);
-  runFile.resumes[runFile.resumes.length - 1]!.step = state.step;
   return { state, checkpointStep };
 }
 

@@ -16,6 +16,7 @@ import { hasCheckpoint, saveCheckpoint, type EvalMetrics, type TrainMetrics } fr
 import { RUN_FILES, appendMetrics, type MetricsRecord } from "./run-folder.ts";
 import { emptySums, type BuiltRun, type RunState } from "./run-setup.ts";
 import { NonFiniteLossError, type RunResult, type RunStatus, type TrainOptions } from "./train-types.ts";
+import type { DataParallel } from "./data-parallel.ts";
 
 /** What the loop runs on: the built run, its state (mutated step by step) and where it reports. */
 export interface LoopInput {
@@ -31,6 +32,8 @@ export interface LoopInput {
   /** Redraw a status line after every step (stdout is a terminal). */
   useTty: boolean;
   options: Pick<TrainOptions, "signal" | "onProgress">;
+  /** Data-parallel training (data-parallel.ts): this rank's group; only the leader writes and prints. */
+  dp?: DataParallel | null;
 }
 
 /** One step's measured values by name ("loss", "generative loss", …), or the first non-finite one. */
@@ -69,9 +72,14 @@ class StepLoop {
   #recentRate = 0; // steps per second, last interval
   #lastLoggedStep: number;
   #status: RunStatus = "completed";
+  readonly #dp: DataParallel | null;
+  /** Writes the run folder (one process, or data-parallel rank 0). */
+  readonly #leader: boolean;
 
   constructor(input: LoopInput) {
     this.#in = input;
+    this.#dp = input.dp ?? null;
+    this.#leader = this.#dp === null || this.#dp.isLeader;
     const { state, config } = input;
     this.#state = state;
     this.#metricsPath = join(input.dir, RUN_FILES.metrics);
@@ -90,8 +98,11 @@ class StepLoop {
     const state = this.#state;
     for (;;) {
       if (plan.stepLimit !== null && state.step >= plan.stepLimit) break;
-      if (plan.secondsLimit !== null && this.#elapsed() >= plan.secondsLimit) break;
-      if (options.signal?.aborted) {
+      let timeUp = plan.secondsLimit !== null && this.#elapsed() >= plan.secondsLimit;
+      let aborted = options.signal?.aborted === true;
+      if (this.#dp !== null) ({ timeUp, aborted } = this.#agree(timeUp, aborted));
+      if (timeUp) break;
+      if (aborted) {
         this.#status = "interrupted";
         break;
       }
@@ -106,6 +117,17 @@ class StepLoop {
     }
   }
 
+  /** Data-parallel: every rank stops at the same step, and follows rank 0's schedule length (a minutes budget's estimate). */
+  #agree(timeUp: boolean, aborted: boolean): { timeUp: boolean; aborted: boolean } {
+    const state = this.#state;
+    const c = this.#dp!.agree(aborted, timeUp, state.scheduleSteps);
+    if (!this.#leader && c.scheduleSteps !== null && c.scheduleSteps !== state.scheduleSteps) {
+      state.scheduleSteps = c.scheduleSteps;
+      this.#lrAt = this.#scheduleFor(c.scheduleSteps);
+    }
+    return c;
+  }
+
   /** One optimizer step at state.position; the state is not advanced. A non-finite value throws NonFiniteLossError. */
   #step(): StepOutcome {
     const { config, device, run, dir, reporter } = this.#in;
@@ -118,16 +140,20 @@ class StepLoop {
       const weak = device === "cpu" ? b.weak : b.weak.toDevice(device);
       const strong = b.strong === null ? null : device === "cpu" ? b.strong : b.strong.toDevice(device);
       optimizer.zeroGrad();
-      const r = hybridLoss(config.objective, model, weak, strong);
+      const dp = this.#dp;
+      const r = hybridLoss(config.objective, model, weak, strong, dp?.global ?? null);
       const terms: [string, Tensor | null][] = [["loss", r.loss], ["generative loss", r.generative], ["contrastive loss", r.contrastive], ["contrastive accuracy", r.contrastiveAccuracy]];
       const present = terms.filter((t): t is [string, Tensor] => t[1] !== null);
-      const values = stack(present.map(([, t]) => t.detach().float())).toArray(); // one device sync
+      const local = stack(present.map(([, t]) => t.detach().float())).toArray(); // one device sync
+      // Data-parallel: the ranks' means (equal shards: the global batch's values; NT-Xent's are equal on every rank).
+      const values = dp === null ? local : dp.averageValues(Array.from(local));
       const v = new Map(present.map(([name], i) => [name, values[i]!]));
       // Name the component that failed first (a NaN generative loss makes the total NaN too).
       const order = ["generative loss", "contrastive loss", "loss"];
       const bad = order.find((name) => v.has(name) && !Number.isFinite(v.get(name)!));
       if (bad !== undefined) return { v, bad, value: v.get(bad)!, gradNorm: NaN };
-      r.loss.backward();
+      r.gradientLoss.backward();
+      dp?.averageGradients(params);
       const gradNorm = config.optim.gradClip > 0 ? clipGradNorm(params, config.optim.gradClip) : 0;
       if (!Number.isFinite(gradNorm)) return { v, bad: "gradient norm", value: gradNorm, gradNorm };
       optimizer.step();
@@ -161,6 +187,7 @@ class StepLoop {
 
   /** Minutes-only budgets: at calibrateAt, the schedule's length from the measured rate (the session's first step left out). */
   #calibrate(): void {
+    if (!this.#leader) return; // a data-parallel rank takes rank 0's estimate (#agree)
     const { config, plan, reporter } = this.#in;
     const state = this.#state;
     if (state.step === this.#calibrateAt) {
@@ -181,8 +208,11 @@ class StepLoop {
     const step = this.#state.step;
     const finalStep = plan.stepLimit !== null && step >= plan.stepLimit;
     if (step % logEvery === 0 || finalStep) this.#logMetrics();
-    if (evalEvery > 0 && step % evalEvery === 0) this.#evaluate();
-    if (step % checkpointEvery === 0) this.#checkpoint();
+    const evaluate = evalEvery > 0 && step % evalEvery === 0;
+    const checkpoint = step % checkpointEvery === 0;
+    if (evaluate) this.#evaluate();
+    if (checkpoint) this.#checkpoint();
+    if ((evaluate || checkpoint) && this.#dp !== null) this.#dp.leaderDone(); // the others wait for rank 0's work
   }
 
   /** options.onProgress, and the redrawn status line on a terminal. */
@@ -210,7 +240,7 @@ class StepLoop {
   #evaluate(): void {
     const { run: { evaluator }, reporter } = this.#in;
     const state = this.#state;
-    if (evaluator === null) return;
+    if (evaluator === null || !this.#leader) return;
     const t0 = performance.now();
     const r = evaluator.run();
     const e: EvalMetrics = { step: state.step, epoch: this.#epochOf(state.position), ...r };
@@ -228,6 +258,7 @@ class StepLoop {
   }
 
   #checkpoint(): void {
+    if (!this.#leader) return;
     const { dir, run } = this.#in;
     const t0 = performance.now();
     this.#state.elapsedSeconds = this.#elapsed();
@@ -241,7 +272,7 @@ class StepLoop {
     const { config, reporter } = this.#in;
     const state = this.#state;
     const s = state.pending;
-    if (s.count === 0) return;
+    if (s.count === 0 || !this.#leader) return;
     const mode = config.objective.mode;
     const seconds = Math.max((performance.now() - this.#intervalStart) / 1000 - this.#pausedSeconds, 1e-9);
     this.#recentRate = this.#intervalSteps > 0 ? this.#intervalSteps / seconds : this.#recentRate;
@@ -278,7 +309,8 @@ class StepLoop {
       if (this.#lastLoggedStep !== state.step) this.#logMetrics();
       if (state.lastEval?.step !== state.step) this.#evaluate();
     }
-    if (this.#checkpointStep !== state.step || !hasCheckpoint(dir)) this.#checkpoint();
+    if (this.#leader && (this.#checkpointStep !== state.step || !hasCheckpoint(dir))) this.#checkpoint();
+    this.#dp?.leaderDone(); // every rank ends with the run folder complete
     reporter.finish();
     const summary = [
       `step ${state.step}`,
@@ -287,7 +319,8 @@ class StepLoop {
       state.lastEval?.knnAccuracy != null ? `kNN ${(100 * state.lastEval.knnAccuracy).toFixed(2)}%` : null,
       `${formatDuration(this.#elapsed())} of training`,
     ].filter((s) => s !== null).join(", ");
-    if (status === "interrupted") reporter.line(`interrupted at step ${state.step} (${summary}); checkpoint saved; resume with gcrl train --resume ${dir}`);
+    const nproc = this.#dp === null ? "" : ` --nproc ${this.#dp.worldSize}`;
+    if (status === "interrupted") reporter.line(`interrupted at step ${state.step} (${summary}); checkpoint saved; resume with gcrl train --resume ${dir}${nproc}`);
     else reporter.line(`done: ${summary}; run folder ${dir}`);
     return {
       dir: resolve(dir), status, step: state.step, scheduleSteps: state.scheduleSteps, epoch: this.#epochOf(state.position), elapsedSeconds: this.#elapsed(),

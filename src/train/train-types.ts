@@ -1,5 +1,6 @@
 // What train() takes and gives back: its options, the progress it reports after each step, the
 // result it resolves with, and the error a non-finite loss stops it with.
+import type { ProcessGroup } from "../torch/index.ts";
 import type { BestMetric, EvalMetrics, TrainMetrics } from "./checkpoint.ts";
 
 export interface TrainProgress {
@@ -49,6 +50,18 @@ export interface TrainOptions {
    * (src/train/memory-guard.ts; `gcrl train --force`).
    */
   force?: boolean;
+  /**
+   * Data-parallel training (docs/training.md, "Data-parallel training"): this process is one rank
+   * of a joined group (initProcessGroup; `gcrl train --nproc N` or torchrun's variables). Every rank
+   * runs train() with the same config and `out`; train.batchSize is the global batch. Only rank 0
+   * writes the run folder and prints; on resume every rank reads the run's checkpoint from `out`.
+   */
+  distributed?: ProcessGroup | null;
+  /**
+   * This process's thread count, in place of train.threads (a data-parallel rank's share of its
+   * host's threads; config.json keeps train.threads). Default: train.threads.
+   */
+  processThreads?: number;
 }
 
 export type RunStatus = "completed" | "interrupted";

@@ -10,6 +10,9 @@
 //   optimizer AdamW, weight decay on decayParameters() only                 (run-setup.ts)
 //   folder    config.json (run-config-file.ts), palette.json, the checkpoint a resume continues
 //             from, metrics.jsonl cut back to it                            (run-setup.ts)
+//   parallel  with options.distributed (data-parallel.ts): rank 0 alone locks and writes the run
+//             folder and prints; every rank builds the same model (rank 0's parameters broadcast),
+//             trains on its shard of each global batch and averages the gradients
 //   loop      warmupCosine over the step budget, gradient clipping by total norm; one tidy per
 //             step (batch, loss, backward, clip, step); NaN/Inf stops the run without saving;
 //             metrics every train.logEvery steps; evaluation every train.evalEvery steps and at
@@ -34,6 +37,8 @@ import { buildRun, freshState, lockRunFolder, planSchedule, prepareRun, restoreR
 import { runSteps } from "./step-loop.ts";
 import type { RunResult, TrainOptions } from "./train-types.ts";
 import { runCompute } from "./compute.ts";
+import { DataParallel } from "./data-parallel.ts";
+import { loadRunState } from "./run-setup.ts";
 
 export { RUN_FORMAT, RUN_VERSION, readRunConfigFile, configDifferences, type RunConfigFile } from "./run-config-file.ts";
 export { trainingPrecision, runCompute } from "./compute.ts";
@@ -59,26 +64,30 @@ export async function train(config: RunConfig, options: TrainOptions): Promise<R
 
 async function trainRun(config: RunConfig, options: TrainOptions): Promise<RunResult> {
   const prepared = prepareRun(config, options);
+  const dp = options.distributed != null && options.distributed.worldSize > 1 ? new DataParallel(options.distributed) : null;
+  if (dp !== null && !dp.isLeader) return trainLocked(prepared, options, dp); // rank 0 holds the lock
   const lock = lockRunFolder(options.out, prepared.stored !== null, options.commandLine);
   try {
-    return await trainLocked(prepared, options);
+    return await trainLocked(prepared, options, dp);
   } finally {
     lock.release();
   }
 }
 
 /** The run itself, with its folder locked: the session's settings, the build, the run folder, the loop. */
-async function trainLocked(prepared: PreparedRun, options: TrainOptions): Promise<RunResult> {
+async function trainLocked(prepared: PreparedRun, options: TrainOptions, dp: DataParallel | null): Promise<RunResult> {
   const { config } = prepared;
   const dir = options.out;
   const device = options.device ?? "cpu";
-  const useTty = options.log === undefined && process.stdout.isTTY === true;
+  const leader = dp === null || dp.isLeader;
+  const useTty = leader && options.log === undefined && process.stdout.isTTY === true;
   const reporter = new ProgressReporter({
-    logFile: join(dir, RUN_FILES.log),
-    log: options.log === undefined ? defaultLog : options.log,
+    logFile: leader ? join(dir, RUN_FILES.log) : null,
+    log: !leader ? null : options.log === undefined ? defaultLog : options.log,
     tty: useTty ? process.stdout : null,
   });
-  if (config.train.threads !== null) setNumThreads(config.train.threads);
+  const threads = options.processThreads ?? config.train.threads;
+  if (threads !== null) setNumThreads(threads);
   const threadsLine = threadsWarning(config.train.threads);
   if (threadsLine !== null) reporter.line(threadsLine);
   const compute = runCompute(config, (line) => reporter.line(line));
@@ -86,11 +95,14 @@ async function trainLocked(prepared: PreparedRun, options: TrainOptions): Promis
 
   const owned: Owned = [];
   try {
-    const run = await buildRun(prepared, options, owned, compute);
-    const { state, checkpointStep } = writeRunFolder(prepared, run, options);
+    const run = await buildRun(prepared, options, owned, compute, dp);
+    const { state, checkpointStep } = leader ? writeRunFolder(prepared, run, options) : loadRunState(dir, run);
+    // Every rank starts from rank 0's parameters (the same seed gives the same ones; a resume reads the same checkpoint).
+    dp?.broadcastParameters(run.model.parameters());
     const plan = planSchedule(prepared, state, run.loader.batchesPerEpoch);
     describeRun(reporter, { prepared, run, state, checkpointStep, plan, dir, device, precision });
-    return await runSteps({ dir, config, device, run, state, checkpointStep, plan, reporter, useTty, options });
+    if (dp !== null) reporter.line(`data-parallel: ${dp.worldSize} processes (gloo), global batch ${config.train.batchSize} = ${dp.worldSize} × ${config.train.batchSize / dp.worldSize}; rank 0 writes the run folder`);
+    return await runSteps({ dir, config, device, run, state, checkpointStep, plan, reporter, useTty, options, dp });
   } finally {
     reporter.finish();
     for (const o of owned.reverse()) o.dispose();

@@ -24,15 +24,37 @@ export function augmentPair(images: Tensor, weak: WeakAugmentOptions, strong: St
 }
 
 /**
- * An augmentation function for the PairLoader: (images, rng, withStrong) -> { weak, strong | null }.
+ * Rows [start, start + B) of a batch of `total` images (B: the images given): a data-parallel
+ * rank's shard. The parameters of all `total` images are drawn, in the order of the whole batch,
+ * and the shard's are applied, so each image gets the augmentation it gets in one process.
+ */
+export interface BatchRows {
+  start: number;
+  total: number;
+}
+
+/**
+ * An augmentation function for the PairLoader: (images, rng, withStrong, rows?) -> { weak, strong | null }.
  * The configs are validated here, once.
  */
-export function pairAugment(weak: WeakAugmentOptions = {}, strong: StrongAugmentOptions = {}): (images: Tensor, rng: Rng, withStrong: boolean) => { weak: Tensor; strong: Tensor | null } {
+export function pairAugment(weak: WeakAugmentOptions = {}, strong: StrongAugmentOptions = {}): (images: Tensor, rng: Rng, withStrong: boolean, rows?: BatchRows) => { weak: Tensor; strong: Tensor | null } {
   const weakConfig = resolveWeakConfig(weak);
   const strongConfig = resolveStrongConfig(strong);
-  return (images, rng, withStrong) => {
-    if (withStrong) return augmentPair(images, weakConfig, strongConfig, rng);
-    const { batch, height, width } = batchShape("augment", images);
-    return { weak: applyWeak(images, sampleWeakParams(batch, height, width, weakConfig, rng)), strong: null };
+  return (images, rng, withStrong, rows) => {
+    if (withStrong && rows === undefined) return augmentPair(images, weakConfig, strongConfig, rng);
+    const { batch, height, width, channels } = batchShape("augment", images);
+    const start = rows?.start ?? 0;
+    const total = rows?.total ?? batch;
+    if (!(Number.isInteger(start) && Number.isInteger(total) && start >= 0 && start + batch <= total)) {
+      throw new RangeError(`augment: rows [${start}, ${start + batch}) do not lie in a batch of ${total}`);
+    }
+    // Weak parameters before strong ones, for the whole batch (augmentPair's order).
+    const weakParams = sampleWeakParams(total, height, width, weakConfig, rng);
+    const strongParams = withStrong ? sampleStrongParams(total, height, width, channels, strongConfig, rng) : null;
+    const mine = <T>(samples: T[]): T[] => samples.slice(start, start + batch);
+    return tidy(() => ({
+      weak: applyWeak(images, { ...weakParams, samples: mine(weakParams.samples) }),
+      strong: strongParams === null ? null : applyStrong(images, { ...strongParams, samples: mine(strongParams.samples) }),
+    }));
   };
 }
