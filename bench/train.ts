@@ -148,7 +148,7 @@ const median = (xs: number[]): number => {
 };
 
 /** Forward-operator profile: wall ms and calls per ATen operator, gathered while `on`. */
-class OpProfile {
+export class OpProfile {
   on = false;
   readonly ms = new Map<number, number>();
   readonly calls = new Map<number, number>();
@@ -174,7 +174,7 @@ class OpProfile {
     const total = rows.reduce((s, [, v]) => s + v, 0);
     const calls = [...this.calls.values()].reduce((s, v) => s + v, 0);
     console.log(`  forward + optimizer operator calls: ${(calls / steps).toFixed(0)} per step, ${(total / steps).toFixed(0)} ms per step; top operators (ms per step):`);
-    for (const [id, ms] of rows.slice(0, 14)) {
+    for (const [id, ms] of rows.slice(0, 20)) {
       const name = native.schema(id).split("(")[0]!.replace(/^aten::/, "");
       console.log(`    ${name.padEnd(28)} ${(ms / steps).toFixed(0).padStart(6)} ms  ${(((100 * ms) / total) | 0).toString().padStart(3)}%  ${(this.calls.get(id)! / steps).toFixed(0)} calls`);
     }

@@ -111,14 +111,35 @@ void forChunks(int64_t n, int64_t rows, F f) {
   });
 }
 
-// a·b into out (a float32 output), in bf16 when asked: the operands are rounded to bfloat16 and the
-// product (accumulated in float32 by the bf16 GEMM) is written back as float32.
-void mmInto(at::Tensor out, const at::Tensor& a, const at::Tensor& b, bool bf16) {
-  if (!bf16) {
-    at::mm_out(out, a, b);
-    return;
-  }
-  out.copy_(at::mm(a.to(at::kBFloat16), b.to(at::kBFloat16)));
+// The bf16 path of gcrl::linear (autocast's dtype flow, one GEMM per product): x (n, in) float32 or
+// bfloat16, weight (out, in) and bias float32 master copies → y (n, out) bfloat16. x is cast to
+// bf16 once if it is float32 (a LayerNorm's output), W and b once per call (once per training
+// step: each Linear runs once per step); the bf16 copies of x and W are saved for backward, which
+// reuses them. oneDNN's bf16 GEMM (through aten::addmm/mm where the CPU has AVX512-BF16 / AMX;
+// ATen's own bf16 GEMM elsewhere) accumulates in float32 and rounds each product once, so the
+// products run as single calls over all n rows: no row chunks, and no partial sums rounded to bf16.
+// Backward: dx = g·W (bf16, returned in x's dtype), dW = gᵀ·x (bf16, returned as float32),
+// db = Σ g accumulated in float32.
+at::Tensor linearBf16Forward(AutogradContext* ctx, const at::Tensor& x2, const at::Tensor& weight, const at::Tensor& bias) {
+  const at::Tensor xb = x2.scalar_type() == at::kBFloat16 ? x2 : x2.to(at::kBFloat16);
+  const at::Tensor wb = weight.to(at::kBFloat16);
+  at::Tensor y = at::addmm(bias.to(at::kBFloat16), xb, wb.t());
+  ctx->save_for_backward({xb, wb});
+  ctx->saved_data["xdtype"] = x2.scalar_type();
+  return y;
+}
+
+variable_list linearBf16Backward(AutogradContext* ctx, const at::Tensor& gIn, const std::vector<int64_t>& shape) {
+  auto saved = ctx->get_saved_variables();
+  const at::Tensor& xb = saved[0];
+  const at::Tensor& wb = saved[1];
+  const int64_t out = wb.size(0);
+  const at::Tensor g = gIn.reshape({-1, out}).to(at::kBFloat16);
+  at::Tensor gx, gw, gb;
+  if (ctx->needs_input_grad(0)) gx = at::mm(g, wb).to(ctx->saved_data["xdtype"].toScalarType()).view(shape);
+  if (ctx->needs_input_grad(1)) gw = at::mm(g.t(), xb).to(at::kFloat);
+  if (ctx->needs_input_grad(2)) gb = at::sum(g, {0}, false, at::kFloat);
+  return {gx, gw, gb, at::Tensor(), at::Tensor()};
 }
 
 class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
@@ -130,53 +151,43 @@ class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
     TORCH_CHECK(rows >= 1, "gcrl::linear: chunk_rows must be >= 1");
     at::Tensor x2 = x.reshape({-1, in});
     const int64_t n = x2.size(0);
-    at::Tensor wt = weight.t();
-    if (bf16) wt = wt.to(at::kBFloat16);
-    at::Tensor y = at::empty({n, out}, x.options());
-    forChunks(n, rows, [&](int64_t s, int64_t len, int) {
-      at::Tensor ys = y.narrow(0, s, len);
-      if (bf16) {
-        ys.copy_(at::mm(x2.narrow(0, s, len).to(at::kBFloat16), wt));
-        ys.add_(bias);
-      } else {
-        at::addmm_out(ys, bias, x2.narrow(0, s, len), wt);
-      }
-    });
-    ctx->save_for_backward({x2, weight});
-    ctx->saved_data["rows"] = rows;
     ctx->saved_data["bf16"] = bf16;
     ctx->saved_data["shape"] = x.sizes().vec();
     std::vector<int64_t> yshape = x.sizes().vec();
     yshape.back() = out;
+    if (bf16) return linearBf16Forward(ctx, x2, weight, bias).view(yshape);
+    at::Tensor wt = weight.t();
+    at::Tensor y = at::empty({n, out}, x.options());
+    forChunks(n, rows, [&](int64_t s, int64_t len, int) {
+      at::Tensor ys = y.narrow(0, s, len);
+      at::addmm_out(ys, bias, x2.narrow(0, s, len), wt);
+    });
+    ctx->save_for_backward({x2, weight});
+    ctx->saved_data["rows"] = rows;
     return y.view(yshape);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    if (ctx->saved_data["bf16"].toBool()) return linearBf16Backward(ctx, grads[0], ctx->saved_data["shape"].toIntVector());
     auto saved = ctx->get_saved_variables();
     const at::Tensor& x2 = saved[0];
     const at::Tensor& weight = saved[1];
     const int64_t rows = ctx->saved_data["rows"].toInt();
-    const bool bf16 = ctx->saved_data["bf16"].toBool();
     const int64_t out = weight.size(0), in = weight.size(1), n = x2.size(0);
     at::Tensor g = grads[0].reshape({n, out});
     at::Tensor gx, gw, gb;
     if (ctx->needs_input_grad(0)) {
       gx = at::empty({n, in}, x2.options());
-      const at::Tensor w = bf16 ? weight.to(at::kBFloat16) : weight;
-      forChunks(n, rows, [&](int64_t s, int64_t len, int) { mmInto(gx.narrow(0, s, len), g.narrow(0, s, len), w, bf16); });
+      forChunks(n, rows, [&](int64_t s, int64_t len, int) {
+        at::Tensor gs = gx.narrow(0, s, len);
+        at::mm_out(gs, g.narrow(0, s, len), weight);
+      });
       gx = gx.view(ctx->saved_data["shape"].toIntVector());
     }
     if (ctx->needs_input_grad(1)) {
-      // dW = Σ_chunks gᵀ·x, accumulated in float32, one partial sum per thread.
+      // dW = Σ_chunks gᵀ·x, one partial sum per thread.
       at::Tensor partial = at::zeros({at::get_num_threads(), out, in}, weight.options());
-      forChunks(n, rows, [&](int64_t s, int64_t len, int tid) {
-        at::Tensor acc = partial.select(0, tid);
-        if (bf16) {
-          acc.add_(at::mm(g.narrow(0, s, len).t().to(at::kBFloat16), x2.narrow(0, s, len).to(at::kBFloat16)));
-        } else {
-          acc.addmm_(g.narrow(0, s, len).t(), x2.narrow(0, s, len));
-        }
-      });
+      forChunks(n, rows, [&](int64_t s, int64_t len, int tid) { partial.select(0, tid).addmm_(g.narrow(0, s, len).t(), x2.narrow(0, s, len)); });
       gw = partial.size(0) == 1 ? partial.select(0, 0) : partial.sum(0);
     }
     if (ctx->needs_input_grad(2)) gb = g.sum(0);
@@ -196,9 +207,15 @@ class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
 // target too (a separate copy would be compiled for the baseline only).
 #define GCRL_INLINE inline __attribute__((always_inline))
 
-// dst[0..n) = src[0..n): a loop the compiler vectorizes and inlines (memcpy of 32 floats is a call).
-template <typename T>
-GCRL_INLINE void copyRow(const T* __restrict src, T* __restrict dst, int64_t n) {
+// dst[0..n) = src[0..n), converted (bfloat16 ↔ float: a shift, or a round to nearest even): a loop
+// the compiler vectorizes and inlines (memcpy of 32 floats is a call).
+template <typename S, typename D>
+GCRL_INLINE void copyRow(const S* __restrict src, D* __restrict dst, int64_t n) {
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) dst[c] = static_cast<D>(static_cast<float>(src[c]));
+}
+template <>
+GCRL_INLINE void copyRow<double, double>(const double* __restrict src, double* __restrict dst, int64_t n) {
 #pragma omp simd
   for (int64_t c = 0; c < n; ++c) dst[c] = src[c];
 }
@@ -288,9 +305,11 @@ inline int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 // padding is zero, so padded columns of a product are zero and padded rows are never copied out.
 // Everything stays in L1 / L2 (float, L = 28, dh = 32: under 40 KB per pair).
 
-// Forward of the pairs [begin, end): fills p (N, heads, L, L) and y (N, L, d).
-template <typename T>
-GCRL_CLONES void attentionForwardPairs(const T* qkv, T* p, T* y, AttentionShape s, int64_t begin, int64_t end) {
+// Forward of the pairs [begin, end): fills p (N, heads, L, L) and y (N, L, d). S is the storage
+// type of qkv and y (float, double, or bfloat16), T the compute type (float for bfloat16: the
+// products, softmax and P in float32, bf16 only on the way in and out).
+template <typename S, typename T>
+GCRL_CLONES void attentionForwardPairs(const S* qkv, T* p, S* y, AttentionShape s, int64_t begin, int64_t end) {
   const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
   const int64_t Lp = roundUp(L, Tile<T>::NR), Dp = roundUp(dh, Tile<T>::NR);
   const T scale = T(1) / std::sqrt(static_cast<T>(dh));
@@ -303,11 +322,11 @@ GCRL_CLONES void attentionForwardPairs(const T* qkv, T* p, T* y, AttentionShape 
   T* yl = pr + L * Lp;   // (L, Dp)
   for (int64_t pair = begin; pair < end; ++pair) {
     const int64_t n = pair / s.heads, h = pair % s.heads;
-    const T* base = qkv + n * L * row + h * dh;
+    const S* base = qkv + n * L * row + h * dh;
     for (int64_t j = 0; j < L; ++j) {
-      const T* src = base + j * row;
+      const S* src = base + j * row;
       copyRow(src, q + j * dh, dh);
-      for (int64_t c = 0; c < dh; ++c) kt[c * Lp + j] = src[d + c];
+      for (int64_t c = 0; c < dh; ++c) kt[c * Lp + j] = static_cast<T>(src[d + c]);
       copyRow(src + 2 * d, v + j * Dp, dh);
     }
     smallGemm(q, dh, kt, Lp, sc, Lp, L, Lp, dh);  // S = q·kᵀ (unscaled)
@@ -331,15 +350,15 @@ GCRL_CLONES void attentionForwardPairs(const T* qkv, T* p, T* y, AttentionShape 
       copyRow(pi, pp + i * L, L);
     }
     smallGemm(pr, Lp, v, Dp, yl, Dp, L, Dp, Lp);  // y = P·v
-    T* yy = y + n * L * d + h * dh;
+    S* yy = y + n * L * d + h * dh;
     for (int64_t i = 0; i < L; ++i) copyRow(yl + i * Dp, yy + i * d, dh);
   }
 }
 
 // Backward of the pairs [begin, end): writes their slices of g (N, L, 3d); together the pairs
-// write every element of g once.
-template <typename T>
-GCRL_CLONES void attentionBackwardPairs(const T* qkv, const T* p, const T* gy, T* g, AttentionShape s, int64_t begin, int64_t end) {
+// write every element of g once. qkv, gy and g in the storage type S, p and the work in T.
+template <typename S, typename T>
+GCRL_CLONES void attentionBackwardPairs(const S* qkv, const T* p, const S* gy, S* g, AttentionShape s, int64_t begin, int64_t end) {
   const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
   const int64_t Lp = roundUp(L, Tile<T>::NR), Dp = roundUp(dh, Tile<T>::NR);
   const T scale = T(1) / std::sqrt(static_cast<T>(dh));
@@ -357,14 +376,14 @@ GCRL_CLONES void attentionBackwardPairs(const T* qkv, const T* p, const T* gy, T
   T* dv = dk + Lp * Dp;
   for (int64_t pair = begin; pair < end; ++pair) {
     const int64_t n = pair / s.heads, h = pair % s.heads;
-    const T* base = qkv + n * L * row + h * dh;
+    const S* base = qkv + n * L * row + h * dh;
     const T* pp = p + pair * L * L;
-    const T* gyy = gy + n * L * d + h * dh;
+    const S* gyy = gy + n * L * d + h * dh;
     for (int64_t j = 0; j < L; ++j) {
-      const T* src = base + j * row;
+      const S* src = base + j * row;
       copyRow(src, q + j * Dp, dh);
       copyRow(src + d, k + j * Dp, dh);
-      for (int64_t c = 0; c < dh; ++c) vt[c * Lp + j] = src[2 * d + c];
+      for (int64_t c = 0; c < dh; ++c) vt[c * Lp + j] = static_cast<T>(src[2 * d + c]);
       copyRow(gyy + j * d, gyl + j * Dp, dh);
       copyRow(pp + j * L, pl + j * Lp, L);
     }
@@ -388,7 +407,7 @@ GCRL_CLONES void attentionBackwardPairs(const T* qkv, const T* p, const T* gy, T
     smallGemm(ds, Lp, k, Dp, dq, Dp, L, Dp, L);     // dq = dS·k
     smallGemm(dst, Lp, q, Dp, dk, Dp, L, Dp, L);    // dk = dSᵀ·q
     smallGemm(pt, Lp, gyl, Dp, dv, Dp, L, Dp, L);   // dv = Pᵀ·dy
-    T* gbase = g + n * L * row + h * dh;
+    S* gbase = g + n * L * row + h * dh;
     for (int64_t j = 0; j < L; ++j) {
       copyRow(dq + j * Dp, gbase + j * row, dh);
       copyRow(dk + j * Dp, gbase + j * row + d, dh);
@@ -407,18 +426,31 @@ AttentionShape attentionShape(const at::Tensor& qkv, int64_t heads, bool causal)
 // Pairs per parallel task: enough work (≈ L²·dh multiply-adds each) to amortise the task.
 int64_t attentionGrain(const AttentionShape& s) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, s.len * s.len * s.dh)); }
 
+// The compute type of a storage type: float for bfloat16 (and float), double for double.
+template <typename S>
+struct Compute {
+  using type = S;
+};
+template <>
+struct Compute<c10::BFloat16> {
+  using type = float;
+};
+
 class Attention : public torch::autograd::Function<Attention> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& qkvIn, int64_t heads, bool causal) {
     const AttentionShape s = attentionShape(qkvIn, heads, causal);
     const at::Tensor qkv = qkvIn.contiguous();
-    at::Tensor p = at::empty({s.n, s.heads, s.len, s.len}, qkv.options());
+    // P in the compute type (float32 for bf16 inputs): the softmax and its backward stay float32.
+    const auto pType = qkv.scalar_type() == at::kBFloat16 ? at::kFloat : qkv.scalar_type();
+    at::Tensor p = at::empty({s.n, s.heads, s.len, s.len}, qkv.options().dtype(pType));
     at::Tensor y = at::empty({s.n, s.len, s.d}, qkv.options());
-    AT_DISPATCH_FLOATING_TYPES(qkv.scalar_type(), "gcrl::attention", [&] {
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, qkv.scalar_type(), "gcrl::attention", [&] {
+      using T = typename Compute<scalar_t>::type;
       const scalar_t* q = qkv.data_ptr<scalar_t>();
-      scalar_t* pp = p.data_ptr<scalar_t>();
+      T* pp = p.data_ptr<T>();
       scalar_t* yy = y.data_ptr<scalar_t>();
-      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionForwardPairs<scalar_t>(q, pp, yy, s, b, e); });
+      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionForwardPairs<scalar_t, T>(q, pp, yy, s, b, e); });
     });
     ctx->save_for_backward({qkv, p});
     ctx->saved_data["heads"] = heads;
@@ -431,14 +463,15 @@ class Attention : public torch::autograd::Function<Attention> {
     const at::Tensor& qkv = saved[0];
     const at::Tensor& p = saved[1];
     const AttentionShape s = attentionShape(qkv, ctx->saved_data["heads"].toInt(), ctx->saved_data["causal"].toBool());
-    const at::Tensor gy = grads[0].contiguous();
+    const at::Tensor gy = grads[0].to(qkv.scalar_type()).contiguous();
     at::Tensor g = at::empty_like(qkv);  // every element written by exactly one pair
-    AT_DISPATCH_FLOATING_TYPES(qkv.scalar_type(), "gcrl::attention_backward", [&] {
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, qkv.scalar_type(), "gcrl::attention_backward", [&] {
+      using T = typename Compute<scalar_t>::type;
       const scalar_t* q = qkv.data_ptr<scalar_t>();
-      const scalar_t* pp = p.data_ptr<scalar_t>();
+      const T* pp = p.data_ptr<T>();
       const scalar_t* gyy = gy.data_ptr<scalar_t>();
       scalar_t* gg = g.data_ptr<scalar_t>();
-      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionBackwardPairs<scalar_t>(q, pp, gyy, gg, s, b, e); });
+      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionBackwardPairs<scalar_t, T>(q, pp, gyy, gg, s, b, e); });
     });
     return {g, at::Tensor(), at::Tensor()};
   }
