@@ -248,6 +248,74 @@ GCRL_INLINE float softmaxExp<float>(float x) {
   return q * __builtin_bit_cast(float, bits);
 }
 
+// softmaxExp on 8 floats at once, with GCC vector extensions (AVX2 on the x86-64-v3 clone): the
+// same Cephes polynomial, with floor(y) for y = x·log2e + ½ taken as trunc(y + 128) − 128 (y + 128
+// > 0 after the clamp), since the vector extensions have no floor. The compiler did not vectorize
+// the scalar function (the bit cast), which left the softmax's exps scalar.
+typedef float Vec8f __attribute__((vector_size(32)));
+typedef int32_t Vec8i __attribute__((vector_size(32)));
+
+GCRL_INLINE Vec8f softmaxExp8(Vec8f x) {
+  x = x < -87.3f ? Vec8f{} - 87.3f : x;
+  x = x > 88.0f ? Vec8f{} + 88.0f : x;
+  const Vec8i ni = __builtin_convertvector(x * 1.44269504088896341f + 128.5f, Vec8i) - 128;
+  const Vec8f n = __builtin_convertvector(ni, Vec8f);
+  const Vec8f r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  Vec8f q = Vec8f{} + 1.9875691500e-4f;
+  q = q * r + 1.3981999507e-3f;
+  q = q * r + 8.3334519073e-3f;
+  q = q * r + 4.1665795894e-2f;
+  q = q * r + 1.6666665459e-1f;
+  q = q * r + 5.0000001201e-1f;
+  q = q * r * r + r + 1.0f;
+  const Vec8i bits = (ni + 127) << 23;
+  Vec8f pow2;
+  std::memcpy(&pow2, &bits, sizeof pow2);
+  return q * pow2;
+}
+
+// pi[j] = exp(si[j]·scale − m) for j < jn, 0 for jn ≤ j < Lp → Σ_j pi[j]. Lp a multiple of 8 (float:
+// whole vectors) or of anything (double: scalar, with std::exp).
+template <typename T>
+GCRL_INLINE T softmaxRowExp(const T* si, T* pi, T scale, T m, int64_t jn, int64_t Lp) {
+  T sum = 0;
+  for (int64_t j = 0; j < Lp; ++j) {
+    pi[j] = j < jn ? softmaxExp(si[j] * scale - m) : T(0);
+    sum += pi[j];
+  }
+  return sum;
+}
+
+template <>
+GCRL_INLINE float softmaxRowExp<float>(const float* si, float* pi, float scale, float m, int64_t jn, int64_t Lp) {
+  const Vec8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  Vec8f acc = {};
+  for (int64_t j = 0; j < Lp; j += 8) {
+    Vec8f sv;
+    std::memcpy(&sv, si + j, sizeof sv);
+    Vec8f e = softmaxExp8(sv * scale - m);
+    e = (lane + static_cast<int32_t>(j)) < static_cast<int32_t>(jn) ? e : Vec8f{};
+    std::memcpy(pi + j, &e, sizeof e);
+    acc += e;
+  }
+  float sum = 0;
+  for (int c = 0; c < 8; ++c) sum += acc[c];
+  return sum;
+}
+
+// Prefetches the qkv rows of pair `pair` (this head's q, k and v in each of the L rows): they are
+// strided by 3d in a tensor far larger than the caches, and loading them on demand left the
+// kernel waiting on memory for a third of its time.
+template <typename S>
+GCRL_INLINE void prefetchRows(const S* base, int64_t rows, int64_t stride, int64_t parts, int64_t partStride, int64_t len) {
+  const int64_t bytes = len * static_cast<int64_t>(sizeof(S));
+  for (int64_t j = 0; j < rows; ++j)
+    for (int64_t part = 0; part < parts; ++part) {
+      const char* p = reinterpret_cast<const char*>(base + j * stride + part * partStride);
+      for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+    }
+}
+
 struct AttentionShape {
   int64_t n, len, d, heads, dh;
   bool causal;
@@ -270,20 +338,27 @@ struct Tile<double> {
 };
 
 // C (rows × NR, ldc) = A (rows × K, lda) · B (K × NR, ldb), rows ≤ MR (a constant for the full tile).
+// The accumulators are GCC vector-extension values of 32 bytes (one AVX2 register, two SSE ones on
+// the baseline clone), MR × NR / 8 of them for float, so they stay in registers across the k loop:
+// as plain arrays under `omp simd` the compiler kept them on the stack. Every element still sums
+// its k terms in order, so the result does not depend on the clone.
 template <typename T, int ROWS>
 GCRL_INLINE void gemmTile(const T* __restrict A, int64_t lda, const T* __restrict B, int64_t ldb, T* __restrict C, int64_t ldc, int64_t K) {
-  constexpr int NR = Tile<T>::NR;
-  T acc[ROWS][NR] = {};
+  constexpr int W = 32 / sizeof(T), NV = Tile<T>::NR / W;
+  typedef T Vec __attribute__((vector_size(32)));
+  Vec acc[ROWS][NV];
+  for (int r = 0; r < ROWS; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = Vec{};
   for (int64_t k = 0; k < K; ++k) {
-    const T* b = B + k * ldb;
+    Vec b[NV];
+    for (int v = 0; v < NV; ++v) std::memcpy(&b[v], B + k * ldb + v * W, sizeof(Vec));
     for (int r = 0; r < ROWS; ++r) {
       const T a = A[r * lda + k];
-#pragma omp simd
-      for (int c = 0; c < NR; ++c) acc[r][c] += a * b[c];
+      for (int v = 0; v < NV; ++v) acc[r][v] += a * b[v];
     }
   }
   for (int r = 0; r < ROWS; ++r)
-    for (int c = 0; c < NR; ++c) C[r * ldc + c] = acc[r][c];
+    for (int v = 0; v < NV; ++v) std::memcpy(C + r * ldc + v * W, &acc[r][v], sizeof(Vec));
 }
 
 // C (M × N, ldc) = A (M × K, lda) · B (K × N, ldb), row-major; N a multiple of Tile<T>::NR.
@@ -323,6 +398,7 @@ GCRL_CLONES void attentionForwardPairs(const S* qkv, T* p, S* y, AttentionShape 
   for (int64_t pair = begin; pair < end; ++pair) {
     const int64_t n = pair / s.heads, h = pair % s.heads;
     const S* base = qkv + n * L * row + h * dh;
+    if (pair + 1 < end) prefetchRows(qkv + (pair + 1) / s.heads * L * row + (pair + 1) % s.heads * dh, L, row, 3, d, dh);
     for (int64_t j = 0; j < L; ++j) {
       const S* src = base + j * row;
       copyRow(src, q + j * dh, dh);
@@ -335,18 +411,14 @@ GCRL_CLONES void attentionForwardPairs(const S* qkv, T* p, S* y, AttentionShape 
       const int64_t jn = s.causal ? i + 1 : L;
       const T* si = sc + i * Lp;
       T* pi = pr + i * Lp;
+      // Over the whole padded row (Lp, a multiple of the vector width) with j ≥ jn selected out, so
+      // the loops run as whole vectors: over jn alone, most of a causal row's exps fell into the
+      // scalar remainder. Masked and padded entries are exactly 0.
       T m = -std::numeric_limits<T>::infinity();
       for (int64_t j = 0; j < jn; ++j) m = std::max(m, si[j] * scale);
-      T sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < jn; ++j) {
-        pi[j] = softmaxExp(si[j] * scale - m);
-        sum += pi[j];
-      }
-      const T inv = T(1) / sum;
+      const T inv = T(1) / softmaxRowExp(si, pi, scale, m, jn, Lp);
 #pragma omp simd
-      for (int64_t j = 0; j < jn; ++j) pi[j] *= inv;
-      for (int64_t j = jn; j < Lp; ++j) pi[j] = 0;
+      for (int64_t j = 0; j < Lp; ++j) pi[j] *= inv;
       copyRow(pi, pp + i * L, L);
     }
     smallGemm(pr, Lp, v, Dp, yl, Dp, L, Dp, Lp);  // y = P·v
@@ -379,6 +451,11 @@ GCRL_CLONES void attentionBackwardPairs(const S* qkv, const T* p, const S* gy, S
     const S* base = qkv + n * L * row + h * dh;
     const T* pp = p + pair * L * L;
     const S* gyy = gy + n * L * d + h * dh;
+    if (pair + 1 < end) {
+      const int64_t n1 = (pair + 1) / s.heads, h1 = (pair + 1) % s.heads;
+      prefetchRows(qkv + n1 * L * row + h1 * dh, L, row, 3, d, dh);
+      prefetchRows(gy + n1 * L * d + h1 * dh, L, d, 1, 0, dh);
+    }
     for (int64_t j = 0; j < L; ++j) {
       const S* src = base + j * row;
       copyRow(src, q + j * Dp, dh);
@@ -389,15 +466,15 @@ GCRL_CLONES void attentionBackwardPairs(const S* qkv, const T* p, const S* gy, S
     }
     smallGemm(gyl, Dp, vt, Lp, ds, Lp, L, Lp, dh);  // dP = dy·vᵀ
     for (int64_t i = 0; i < L; ++i) {
-      const int64_t jn = s.causal ? i + 1 : L;
       const T* pi = pl + i * Lp;
       T* di = ds + i * Lp;
+      // Over the whole padded row: P is exactly 0 at masked (j ≥ jn) and padded entries, so they
+      // add nothing to r and get dS = 0, and the loops run as whole vectors.
       T r = 0;
 #pragma omp simd reduction(+ : r)
-      for (int64_t j = 0; j < jn; ++j) r += pi[j] * di[j];
+      for (int64_t j = 0; j < Lp; ++j) r += pi[j] * di[j];
 #pragma omp simd
-      for (int64_t j = 0; j < jn; ++j) di[j] = pi[j] * (di[j] - r) * scale;  // dS
-      std::fill(di + jn, di + Lp, T(0));
+      for (int64_t j = 0; j < Lp; ++j) di[j] = pi[j] * (di[j] - r) * scale;  // dS
     }
     for (int64_t i = 0; i < L; ++i)
       for (int64_t j = 0; j < L; ++j) {
