@@ -9,8 +9,9 @@
 //   GEMM of forward and backward runs over at most chunk_rows rows of the flattened x at a time:
 //   OpenBLAS runs the tall-skinny products of a transformer on 25,088 tokens (25088×128 · 128×384)
 //   several times slower as one call than in cache-sized row blocks (ENGINE-FACTS.md).
-//   bf16 = true multiplies bfloat16 copies of each chunk and of W (oneDNN's bf16 GEMM where the
-//   CPU has it) and accumulates results, the bias and the weight gradient in float32.
+//   bf16 = true is mixed precision with autocast's dtype flow: x float32 or bfloat16, W and b
+//   float32 masters, y bfloat16 (oneDNN's bf16 GEMM where the CPU has it, float32 accumulation);
+//   dx in x's dtype, dW and db float32 (see linearBf16Forward).
 //   When OpenBLAS runs single-threaded (gcrl::set_blas_threads(1)), the chunks run in parallel
 //   over libtorch's intra-op threads, each GEMM on one thread.
 //
@@ -18,6 +19,8 @@
 //   OpenBLAS's own thread count (false / -1 when the BLAS is not OpenBLAS).
 //
 // gcrl::attention(Tensor qkv, int heads, bool causal) -> Tensor
+//   Float32, float64 or bfloat16 (bf16 in and out only: the work, the softmax and the saved
+//   probabilities in float32; see Compute<S>).
 //   Multi-head softmax attention within each of N sequences of length L, read straight from the
 //   packed output of the qkv Linear, qkv (N, L, 3d) laid out [q | k | v] with heads contiguous in
 //   each, and written straight into (N, L, d) with heads concatenated: the same function as
@@ -111,14 +114,52 @@ void forChunks(int64_t n, int64_t rows, F f) {
   });
 }
 
-// a·b into out (a float32 output), in bf16 when asked: the operands are rounded to bfloat16 and the
-// product (accumulated in float32 by the bf16 GEMM) is written back as float32.
-void mmInto(at::Tensor out, const at::Tensor& a, const at::Tensor& b, bool bf16) {
-  if (!bf16) {
-    at::mm_out(out, a, b);
-    return;
+// The bf16 path of gcrl::linear (autocast's dtype flow): x (n, in) float32 or bfloat16, weight
+// (out, in) and bias float32 master copies → y (n, out) bfloat16. x is cast to bf16 once if it is
+// float32 (a LayerNorm's output), W and b once per call (once per training step: each Linear runs
+// once per step); the bf16 copies of x and W are saved for backward, which reuses them. oneDNN's
+// bf16 GEMM (through aten::addmm/mm where the CPU has AVX512-BF16 / AMX; ATen's own bf16 GEMM
+// elsewhere) accumulates in float32 and rounds each output once. y and dx = g·W are written in
+// row chunks as in float32 (measured on an AVX512-BF16 EPYC, under load, 50176-row products: y
+// 1.2–1.8× faster in 4096-row chunks than as one call for 128→384 and 128→512, equal for 512→128;
+// dx equal, 1.7× faster for 512→128); dW = gᵀ·x is one call over all n rows (as fast as chunks,
+// and rounded to bf16 once rather than once per chunk), returned as float32; db = Σ g
+// accumulated in float32.
+at::Tensor linearBf16Forward(AutogradContext* ctx, const at::Tensor& x2, const at::Tensor& weight, const at::Tensor& bias, int64_t rows) {
+  const at::Tensor xb = x2.scalar_type() == at::kBFloat16 ? x2 : x2.to(at::kBFloat16);
+  const at::Tensor wb = weight.to(at::kBFloat16);
+  const at::Tensor bb = bias.to(at::kBFloat16);
+  const at::Tensor wt = wb.t();
+  at::Tensor y = at::empty({xb.size(0), weight.size(0)}, xb.options());
+  forChunks(xb.size(0), rows, [&](int64_t s, int64_t len, int) {
+    at::Tensor ys = y.narrow(0, s, len);
+    at::addmm_out(ys, bb, xb.narrow(0, s, len), wt);
+  });
+  ctx->save_for_backward({xb, wb});
+  ctx->saved_data["xdtype"] = x2.scalar_type();
+  ctx->saved_data["rows"] = rows;
+  return y;
+}
+
+variable_list linearBf16Backward(AutogradContext* ctx, const at::Tensor& gIn, const std::vector<int64_t>& shape) {
+  auto saved = ctx->get_saved_variables();
+  const at::Tensor& xb = saved[0];
+  const at::Tensor& wb = saved[1];
+  const int64_t out = wb.size(0), n = xb.size(0);
+  const int64_t rows = ctx->saved_data["rows"].toInt();
+  const at::Tensor g = gIn.reshape({n, out}).to(at::kBFloat16).contiguous();
+  at::Tensor gx, gw, gb;
+  if (ctx->needs_input_grad(0)) {
+    gx = at::empty({n, wb.size(1)}, xb.options());
+    forChunks(n, rows, [&](int64_t s, int64_t len, int) {
+      at::Tensor gs = gx.narrow(0, s, len);
+      at::mm_out(gs, g.narrow(0, s, len), wb);
+    });
+    gx = gx.to(ctx->saved_data["xdtype"].toScalarType()).view(shape);
   }
-  out.copy_(at::mm(a.to(at::kBFloat16), b.to(at::kBFloat16)));
+  if (ctx->needs_input_grad(1)) gw = at::mm(g.t(), xb).to(at::kFloat);
+  if (ctx->needs_input_grad(2)) gb = at::sum(g, {0}, false, at::kFloat);
+  return {gx, gw, gb, at::Tensor(), at::Tensor()};
 }
 
 class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
@@ -130,53 +171,43 @@ class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
     TORCH_CHECK(rows >= 1, "gcrl::linear: chunk_rows must be >= 1");
     at::Tensor x2 = x.reshape({-1, in});
     const int64_t n = x2.size(0);
-    at::Tensor wt = weight.t();
-    if (bf16) wt = wt.to(at::kBFloat16);
-    at::Tensor y = at::empty({n, out}, x.options());
-    forChunks(n, rows, [&](int64_t s, int64_t len, int) {
-      at::Tensor ys = y.narrow(0, s, len);
-      if (bf16) {
-        ys.copy_(at::mm(x2.narrow(0, s, len).to(at::kBFloat16), wt));
-        ys.add_(bias);
-      } else {
-        at::addmm_out(ys, bias, x2.narrow(0, s, len), wt);
-      }
-    });
-    ctx->save_for_backward({x2, weight});
-    ctx->saved_data["rows"] = rows;
     ctx->saved_data["bf16"] = bf16;
     ctx->saved_data["shape"] = x.sizes().vec();
     std::vector<int64_t> yshape = x.sizes().vec();
     yshape.back() = out;
+    if (bf16) return linearBf16Forward(ctx, x2, weight, bias, rows).view(yshape);
+    at::Tensor wt = weight.t();
+    at::Tensor y = at::empty({n, out}, x.options());
+    forChunks(n, rows, [&](int64_t s, int64_t len, int) {
+      at::Tensor ys = y.narrow(0, s, len);
+      at::addmm_out(ys, bias, x2.narrow(0, s, len), wt);
+    });
+    ctx->save_for_backward({x2, weight});
+    ctx->saved_data["rows"] = rows;
     return y.view(yshape);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    if (ctx->saved_data["bf16"].toBool()) return linearBf16Backward(ctx, grads[0], ctx->saved_data["shape"].toIntVector());
     auto saved = ctx->get_saved_variables();
     const at::Tensor& x2 = saved[0];
     const at::Tensor& weight = saved[1];
     const int64_t rows = ctx->saved_data["rows"].toInt();
-    const bool bf16 = ctx->saved_data["bf16"].toBool();
     const int64_t out = weight.size(0), in = weight.size(1), n = x2.size(0);
     at::Tensor g = grads[0].reshape({n, out});
     at::Tensor gx, gw, gb;
     if (ctx->needs_input_grad(0)) {
       gx = at::empty({n, in}, x2.options());
-      const at::Tensor w = bf16 ? weight.to(at::kBFloat16) : weight;
-      forChunks(n, rows, [&](int64_t s, int64_t len, int) { mmInto(gx.narrow(0, s, len), g.narrow(0, s, len), w, bf16); });
+      forChunks(n, rows, [&](int64_t s, int64_t len, int) {
+        at::Tensor gs = gx.narrow(0, s, len);
+        at::mm_out(gs, g.narrow(0, s, len), weight);
+      });
       gx = gx.view(ctx->saved_data["shape"].toIntVector());
     }
     if (ctx->needs_input_grad(1)) {
-      // dW = Σ_chunks gᵀ·x, accumulated in float32, one partial sum per thread.
+      // dW = Σ_chunks gᵀ·x, one partial sum per thread.
       at::Tensor partial = at::zeros({at::get_num_threads(), out, in}, weight.options());
-      forChunks(n, rows, [&](int64_t s, int64_t len, int tid) {
-        at::Tensor acc = partial.select(0, tid);
-        if (bf16) {
-          acc.add_(at::mm(g.narrow(0, s, len).t().to(at::kBFloat16), x2.narrow(0, s, len).to(at::kBFloat16)));
-        } else {
-          acc.addmm_(g.narrow(0, s, len).t(), x2.narrow(0, s, len));
-        }
-      });
+      forChunks(n, rows, [&](int64_t s, int64_t len, int tid) { partial.select(0, tid).addmm_(g.narrow(0, s, len).t(), x2.narrow(0, s, len)); });
       gw = partial.size(0) == 1 ? partial.select(0, 0) : partial.sum(0);
     }
     if (ctx->needs_input_grad(2)) gb = g.sum(0);
@@ -196,11 +227,39 @@ class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
 // target too (a separate copy would be compiled for the baseline only).
 #define GCRL_INLINE inline __attribute__((always_inline))
 
-// dst[0..n) = src[0..n): a loop the compiler vectorizes and inlines (memcpy of 32 floats is a call).
-template <typename T>
-GCRL_INLINE void copyRow(const T* __restrict src, T* __restrict dst, int64_t n) {
+// dst[0..n) = src[0..n), converted (bfloat16 ↔ float: a shift, or a round to nearest even): a loop
+// the compiler vectorizes and inlines (memcpy of 32 floats is a call).
+template <typename S, typename D>
+GCRL_INLINE void copyRow(const S* __restrict src, D* __restrict dst, int64_t n) {
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) dst[c] = static_cast<D>(static_cast<float>(src[c]));
+}
+template <>
+GCRL_INLINE void copyRow<double, double>(const double* __restrict src, double* __restrict dst, int64_t n) {
 #pragma omp simd
   for (int64_t c = 0; c < n; ++c) dst[c] = src[c];
+}
+
+// float → bfloat16, 8 at a time: c10's round to nearest even ((u + 0x7FFF + bit 16 of u) >> 16,
+// NaN → 0x7FC0) on vector-extension integers; the scalar conversion (a branch per element for
+// NaN) did not vectorize and took a fifth of the attention backward. Same bits as c10::BFloat16(x).
+template <>
+GCRL_INLINE void copyRow<float, c10::BFloat16>(const float* __restrict src, c10::BFloat16* __restrict dst, int64_t n) {
+  typedef uint32_t Vec8u __attribute__((vector_size(32)));
+  typedef uint16_t Vec8h __attribute__((vector_size(16)));
+  typedef float Vec8 __attribute__((vector_size(32)));
+  int64_t c = 0;
+  for (; c + 8 <= n; c += 8) {
+    Vec8 f;
+    std::memcpy(&f, src + c, sizeof f);
+    Vec8u u;
+    std::memcpy(&u, &f, sizeof u);
+    Vec8u r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+    r = f != f ? Vec8u{} + 0x7FC0u : r;
+    const Vec8h h = __builtin_convertvector(r, Vec8h);
+    std::memcpy(dst + c, &h, sizeof h);
+  }
+  for (; c < n; ++c) dst[c] = c10::BFloat16(src[c]);
 }
 
 // exp for the softmax. float: Cephes' expf (x = n·ln2 + r, |r| ≤ ln2/2, a degree-6 polynomial
@@ -231,6 +290,74 @@ GCRL_INLINE float softmaxExp<float>(float x) {
   return q * __builtin_bit_cast(float, bits);
 }
 
+// softmaxExp on 8 floats at once, with GCC vector extensions (AVX2 on the x86-64-v3 clone): the
+// same Cephes polynomial, with floor(y) for y = x·log2e + ½ taken as trunc(y + 128) − 128 (y + 128
+// > 0 after the clamp), since the vector extensions have no floor. The compiler did not vectorize
+// the scalar function (the bit cast), which left the softmax's exps scalar.
+typedef float Vec8f __attribute__((vector_size(32)));
+typedef int32_t Vec8i __attribute__((vector_size(32)));
+
+GCRL_INLINE Vec8f softmaxExp8(Vec8f x) {
+  x = x < -87.3f ? Vec8f{} - 87.3f : x;
+  x = x > 88.0f ? Vec8f{} + 88.0f : x;
+  const Vec8i ni = __builtin_convertvector(x * 1.44269504088896341f + 128.5f, Vec8i) - 128;
+  const Vec8f n = __builtin_convertvector(ni, Vec8f);
+  const Vec8f r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  Vec8f q = Vec8f{} + 1.9875691500e-4f;
+  q = q * r + 1.3981999507e-3f;
+  q = q * r + 8.3334519073e-3f;
+  q = q * r + 4.1665795894e-2f;
+  q = q * r + 1.6666665459e-1f;
+  q = q * r + 5.0000001201e-1f;
+  q = q * r * r + r + 1.0f;
+  const Vec8i bits = (ni + 127) << 23;
+  Vec8f pow2;
+  std::memcpy(&pow2, &bits, sizeof pow2);
+  return q * pow2;
+}
+
+// pi[j] = exp(si[j]·scale − m) for j < jn, 0 for jn ≤ j < Lp → Σ_j pi[j]. Lp a multiple of 8 (float:
+// whole vectors) or of anything (double: scalar, with std::exp).
+template <typename T>
+GCRL_INLINE T softmaxRowExp(const T* si, T* pi, T scale, T m, int64_t jn, int64_t Lp) {
+  T sum = 0;
+  for (int64_t j = 0; j < Lp; ++j) {
+    pi[j] = j < jn ? softmaxExp(si[j] * scale - m) : T(0);
+    sum += pi[j];
+  }
+  return sum;
+}
+
+template <>
+GCRL_INLINE float softmaxRowExp<float>(const float* si, float* pi, float scale, float m, int64_t jn, int64_t Lp) {
+  const Vec8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  Vec8f acc = {};
+  for (int64_t j = 0; j < Lp; j += 8) {
+    Vec8f sv;
+    std::memcpy(&sv, si + j, sizeof sv);
+    Vec8f e = softmaxExp8(sv * scale - m);
+    e = (lane + static_cast<int32_t>(j)) < static_cast<int32_t>(jn) ? e : Vec8f{};
+    std::memcpy(pi + j, &e, sizeof e);
+    acc += e;
+  }
+  float sum = 0;
+  for (int c = 0; c < 8; ++c) sum += acc[c];
+  return sum;
+}
+
+// Prefetches the qkv rows of pair `pair` (this head's q, k and v in each of the L rows): they are
+// strided by 3d in a tensor far larger than the caches, and loading them on demand left the
+// kernel waiting on memory for a third of its time.
+template <typename S>
+GCRL_INLINE void prefetchRows(const S* base, int64_t rows, int64_t stride, int64_t parts, int64_t partStride, int64_t len) {
+  const int64_t bytes = len * static_cast<int64_t>(sizeof(S));
+  for (int64_t j = 0; j < rows; ++j)
+    for (int64_t part = 0; part < parts; ++part) {
+      const char* p = reinterpret_cast<const char*>(base + j * stride + part * partStride);
+      for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+    }
+}
+
 struct AttentionShape {
   int64_t n, len, d, heads, dh;
   bool causal;
@@ -253,20 +380,27 @@ struct Tile<double> {
 };
 
 // C (rows × NR, ldc) = A (rows × K, lda) · B (K × NR, ldb), rows ≤ MR (a constant for the full tile).
+// The accumulators are GCC vector-extension values of 32 bytes (one AVX2 register, two SSE ones on
+// the baseline clone), MR × NR / 8 of them for float, so they stay in registers across the k loop:
+// as plain arrays under `omp simd` the compiler kept them on the stack. Every element still sums
+// its k terms in order, so the result does not depend on the clone.
 template <typename T, int ROWS>
 GCRL_INLINE void gemmTile(const T* __restrict A, int64_t lda, const T* __restrict B, int64_t ldb, T* __restrict C, int64_t ldc, int64_t K) {
-  constexpr int NR = Tile<T>::NR;
-  T acc[ROWS][NR] = {};
+  constexpr int W = 32 / sizeof(T), NV = Tile<T>::NR / W;
+  typedef T Vec __attribute__((vector_size(32)));
+  Vec acc[ROWS][NV];
+  for (int r = 0; r < ROWS; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = Vec{};
   for (int64_t k = 0; k < K; ++k) {
-    const T* b = B + k * ldb;
+    Vec b[NV];
+    for (int v = 0; v < NV; ++v) std::memcpy(&b[v], B + k * ldb + v * W, sizeof(Vec));
     for (int r = 0; r < ROWS; ++r) {
       const T a = A[r * lda + k];
-#pragma omp simd
-      for (int c = 0; c < NR; ++c) acc[r][c] += a * b[c];
+      for (int v = 0; v < NV; ++v) acc[r][v] += a * b[v];
     }
   }
   for (int r = 0; r < ROWS; ++r)
-    for (int c = 0; c < NR; ++c) C[r * ldc + c] = acc[r][c];
+    for (int v = 0; v < NV; ++v) std::memcpy(C + r * ldc + v * W, &acc[r][v], sizeof(Vec));
 }
 
 // C (M × N, ldc) = A (M × K, lda) · B (K × N, ldb), row-major; N a multiple of Tile<T>::NR.
@@ -288,9 +422,11 @@ inline int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 // padding is zero, so padded columns of a product are zero and padded rows are never copied out.
 // Everything stays in L1 / L2 (float, L = 28, dh = 32: under 40 KB per pair).
 
-// Forward of the pairs [begin, end): fills p (N, heads, L, L) and y (N, L, d).
-template <typename T>
-GCRL_CLONES void attentionForwardPairs(const T* qkv, T* p, T* y, AttentionShape s, int64_t begin, int64_t end) {
+// Forward of the pairs [begin, end): fills p (N, heads, L, L) and y (N, L, d). S is the storage
+// type of qkv and y (float, double, or bfloat16), T the compute type (float for bfloat16: the
+// products, softmax and P in float32, bf16 only on the way in and out).
+template <typename S, typename T>
+GCRL_CLONES void attentionForwardPairs(const S* qkv, T* p, S* y, AttentionShape s, int64_t begin, int64_t end) {
   const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
   const int64_t Lp = roundUp(L, Tile<T>::NR), Dp = roundUp(dh, Tile<T>::NR);
   const T scale = T(1) / std::sqrt(static_cast<T>(dh));
@@ -303,11 +439,12 @@ GCRL_CLONES void attentionForwardPairs(const T* qkv, T* p, T* y, AttentionShape 
   T* yl = pr + L * Lp;   // (L, Dp)
   for (int64_t pair = begin; pair < end; ++pair) {
     const int64_t n = pair / s.heads, h = pair % s.heads;
-    const T* base = qkv + n * L * row + h * dh;
+    const S* base = qkv + n * L * row + h * dh;
+    if (pair + 1 < end) prefetchRows(qkv + (pair + 1) / s.heads * L * row + (pair + 1) % s.heads * dh, L, row, 3, d, dh);
     for (int64_t j = 0; j < L; ++j) {
-      const T* src = base + j * row;
+      const S* src = base + j * row;
       copyRow(src, q + j * dh, dh);
-      for (int64_t c = 0; c < dh; ++c) kt[c * Lp + j] = src[d + c];
+      for (int64_t c = 0; c < dh; ++c) kt[c * Lp + j] = static_cast<T>(src[d + c]);
       copyRow(src + 2 * d, v + j * Dp, dh);
     }
     smallGemm(q, dh, kt, Lp, sc, Lp, L, Lp, dh);  // S = q·kᵀ (unscaled)
@@ -316,30 +453,26 @@ GCRL_CLONES void attentionForwardPairs(const T* qkv, T* p, T* y, AttentionShape 
       const int64_t jn = s.causal ? i + 1 : L;
       const T* si = sc + i * Lp;
       T* pi = pr + i * Lp;
+      // Over the whole padded row (Lp, a multiple of the vector width) with j ≥ jn selected out, so
+      // the loops run as whole vectors: over jn alone, most of a causal row's exps fell into the
+      // scalar remainder. Masked and padded entries are exactly 0.
       T m = -std::numeric_limits<T>::infinity();
       for (int64_t j = 0; j < jn; ++j) m = std::max(m, si[j] * scale);
-      T sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < jn; ++j) {
-        pi[j] = softmaxExp(si[j] * scale - m);
-        sum += pi[j];
-      }
-      const T inv = T(1) / sum;
+      const T inv = T(1) / softmaxRowExp(si, pi, scale, m, jn, Lp);
 #pragma omp simd
-      for (int64_t j = 0; j < jn; ++j) pi[j] *= inv;
-      for (int64_t j = jn; j < Lp; ++j) pi[j] = 0;
+      for (int64_t j = 0; j < Lp; ++j) pi[j] *= inv;
       copyRow(pi, pp + i * L, L);
     }
     smallGemm(pr, Lp, v, Dp, yl, Dp, L, Dp, Lp);  // y = P·v
-    T* yy = y + n * L * d + h * dh;
+    S* yy = y + n * L * d + h * dh;
     for (int64_t i = 0; i < L; ++i) copyRow(yl + i * Dp, yy + i * d, dh);
   }
 }
 
 // Backward of the pairs [begin, end): writes their slices of g (N, L, 3d); together the pairs
-// write every element of g once.
-template <typename T>
-GCRL_CLONES void attentionBackwardPairs(const T* qkv, const T* p, const T* gy, T* g, AttentionShape s, int64_t begin, int64_t end) {
+// write every element of g once. qkv, gy and g in the storage type S, p and the work in T.
+template <typename S, typename T>
+GCRL_CLONES void attentionBackwardPairs(const S* qkv, const T* p, const S* gy, S* g, AttentionShape s, int64_t begin, int64_t end) {
   const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
   const int64_t Lp = roundUp(L, Tile<T>::NR), Dp = roundUp(dh, Tile<T>::NR);
   const T scale = T(1) / std::sqrt(static_cast<T>(dh));
@@ -357,28 +490,33 @@ GCRL_CLONES void attentionBackwardPairs(const T* qkv, const T* p, const T* gy, T
   T* dv = dk + Lp * Dp;
   for (int64_t pair = begin; pair < end; ++pair) {
     const int64_t n = pair / s.heads, h = pair % s.heads;
-    const T* base = qkv + n * L * row + h * dh;
+    const S* base = qkv + n * L * row + h * dh;
     const T* pp = p + pair * L * L;
-    const T* gyy = gy + n * L * d + h * dh;
+    const S* gyy = gy + n * L * d + h * dh;
+    if (pair + 1 < end) {
+      const int64_t n1 = (pair + 1) / s.heads, h1 = (pair + 1) % s.heads;
+      prefetchRows(qkv + n1 * L * row + h1 * dh, L, row, 3, d, dh);
+      prefetchRows(gy + n1 * L * d + h1 * dh, L, d, 1, 0, dh);
+    }
     for (int64_t j = 0; j < L; ++j) {
-      const T* src = base + j * row;
+      const S* src = base + j * row;
       copyRow(src, q + j * Dp, dh);
       copyRow(src + d, k + j * Dp, dh);
-      for (int64_t c = 0; c < dh; ++c) vt[c * Lp + j] = src[2 * d + c];
+      for (int64_t c = 0; c < dh; ++c) vt[c * Lp + j] = static_cast<T>(src[2 * d + c]);
       copyRow(gyy + j * d, gyl + j * Dp, dh);
       copyRow(pp + j * L, pl + j * Lp, L);
     }
     smallGemm(gyl, Dp, vt, Lp, ds, Lp, L, Lp, dh);  // dP = dy·vᵀ
     for (int64_t i = 0; i < L; ++i) {
-      const int64_t jn = s.causal ? i + 1 : L;
       const T* pi = pl + i * Lp;
       T* di = ds + i * Lp;
+      // Over the whole padded row: P is exactly 0 at masked (j ≥ jn) and padded entries, so they
+      // add nothing to r and get dS = 0, and the loops run as whole vectors.
       T r = 0;
 #pragma omp simd reduction(+ : r)
-      for (int64_t j = 0; j < jn; ++j) r += pi[j] * di[j];
+      for (int64_t j = 0; j < Lp; ++j) r += pi[j] * di[j];
 #pragma omp simd
-      for (int64_t j = 0; j < jn; ++j) di[j] = pi[j] * (di[j] - r) * scale;  // dS
-      std::fill(di + jn, di + Lp, T(0));
+      for (int64_t j = 0; j < Lp; ++j) di[j] = pi[j] * (di[j] - r) * scale;  // dS
     }
     for (int64_t i = 0; i < L; ++i)
       for (int64_t j = 0; j < L; ++j) {
@@ -388,7 +526,7 @@ GCRL_CLONES void attentionBackwardPairs(const T* qkv, const T* p, const T* gy, T
     smallGemm(ds, Lp, k, Dp, dq, Dp, L, Dp, L);     // dq = dS·k
     smallGemm(dst, Lp, q, Dp, dk, Dp, L, Dp, L);    // dk = dSᵀ·q
     smallGemm(pt, Lp, gyl, Dp, dv, Dp, L, Dp, L);   // dv = Pᵀ·dy
-    T* gbase = g + n * L * row + h * dh;
+    S* gbase = g + n * L * row + h * dh;
     for (int64_t j = 0; j < L; ++j) {
       copyRow(dq + j * Dp, gbase + j * row, dh);
       copyRow(dk + j * Dp, gbase + j * row + d, dh);
@@ -407,18 +545,31 @@ AttentionShape attentionShape(const at::Tensor& qkv, int64_t heads, bool causal)
 // Pairs per parallel task: enough work (≈ L²·dh multiply-adds each) to amortise the task.
 int64_t attentionGrain(const AttentionShape& s) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, s.len * s.len * s.dh)); }
 
+// The compute type of a storage type: float for bfloat16 (and float), double for double.
+template <typename S>
+struct Compute {
+  using type = S;
+};
+template <>
+struct Compute<c10::BFloat16> {
+  using type = float;
+};
+
 class Attention : public torch::autograd::Function<Attention> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& qkvIn, int64_t heads, bool causal) {
     const AttentionShape s = attentionShape(qkvIn, heads, causal);
     const at::Tensor qkv = qkvIn.contiguous();
-    at::Tensor p = at::empty({s.n, s.heads, s.len, s.len}, qkv.options());
+    // P in the compute type (float32 for bf16 inputs): the softmax and its backward stay float32.
+    const auto pType = qkv.scalar_type() == at::kBFloat16 ? at::kFloat : qkv.scalar_type();
+    at::Tensor p = at::empty({s.n, s.heads, s.len, s.len}, qkv.options().dtype(pType));
     at::Tensor y = at::empty({s.n, s.len, s.d}, qkv.options());
-    AT_DISPATCH_FLOATING_TYPES(qkv.scalar_type(), "gcrl::attention", [&] {
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, qkv.scalar_type(), "gcrl::attention", [&] {
+      using T = typename Compute<scalar_t>::type;
       const scalar_t* q = qkv.data_ptr<scalar_t>();
-      scalar_t* pp = p.data_ptr<scalar_t>();
+      T* pp = p.data_ptr<T>();
       scalar_t* yy = y.data_ptr<scalar_t>();
-      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionForwardPairs<scalar_t>(q, pp, yy, s, b, e); });
+      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionForwardPairs<scalar_t, T>(q, pp, yy, s, b, e); });
     });
     ctx->save_for_backward({qkv, p});
     ctx->saved_data["heads"] = heads;
@@ -431,14 +582,15 @@ class Attention : public torch::autograd::Function<Attention> {
     const at::Tensor& qkv = saved[0];
     const at::Tensor& p = saved[1];
     const AttentionShape s = attentionShape(qkv, ctx->saved_data["heads"].toInt(), ctx->saved_data["causal"].toBool());
-    const at::Tensor gy = grads[0].contiguous();
+    const at::Tensor gy = grads[0].to(qkv.scalar_type()).contiguous();
     at::Tensor g = at::empty_like(qkv);  // every element written by exactly one pair
-    AT_DISPATCH_FLOATING_TYPES(qkv.scalar_type(), "gcrl::attention_backward", [&] {
+    AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, qkv.scalar_type(), "gcrl::attention_backward", [&] {
+      using T = typename Compute<scalar_t>::type;
       const scalar_t* q = qkv.data_ptr<scalar_t>();
-      const scalar_t* pp = p.data_ptr<scalar_t>();
+      const T* pp = p.data_ptr<T>();
       const scalar_t* gyy = gy.data_ptr<scalar_t>();
       scalar_t* gg = g.data_ptr<scalar_t>();
-      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionBackwardPairs<scalar_t>(q, pp, gyy, gg, s, b, e); });
+      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionBackwardPairs<scalar_t, T>(q, pp, gyy, gg, s, b, e); });
     });
     return {g, at::Tensor(), at::Tensor()};
   }

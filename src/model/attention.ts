@@ -2,10 +2,12 @@
 // the operation every GCRL block uses (row, column or raster attention is a matter of layout; see
 // block.ts). Written out with matmul/softmax as in ../shared/bench/torch_ref.py (libtorch 1.13 has no
 // fused scaled_dot_product_attention). The caller's compute options (its block's, set from the
-// model's) pick how: under precision "bf16" both matmuls take bfloat16 operands and the softmax
-// stays in float32 (src/torch/kernels.ts); on kernels "fast" (the default) float32/float64
-// attention on the CPU without dropout runs the fused gcrl::attention.
-import { Tensor, ones, keep, matmulKernel, attentionFused, fusedAttentionApplies, type ComputeOptions } from "../torch/index.ts";
+// model's) pick how: on kernels "fast" (the default) attention on the CPU without dropout runs the
+// fused gcrl::attention (float32, float64, or the bfloat16 qkv of precision "bf16" with float32
+// scores, softmax and accumulation inside); otherwise, under precision "bf16", both matmuls take
+// bfloat16 operands and return bfloat16 while the scaling and softmax run in float32, as autocast
+// does (src/torch/kernels.ts).
+import { Tensor, ones, keep, matmulKernel, attentionFused, fusedAttentionApplies, widenBf16, type ComputeOptions } from "../torch/index.ts";
 
 /** Upper-triangular (strictly above the diagonal) boolean masks, one per (device, length), cached. */
 const maskCache = new Map<string, Tensor>();
@@ -55,10 +57,11 @@ export function multiHeadAttention(qkv: Tensor, heads: number, options: Attentio
   const q = parts.select(0, 0);
   const k = parts.select(0, 1);
   const v = parts.select(0, 2);
-  let att = matmulKernel(q, k.transpose(-1, -2), options.compute).div(Math.sqrt(dh)); // (B, n1, heads, n2, n2)
+  // Scores in float32 (or float64) whatever the matmul precision: softmax is float32 under bf16.
+  let att = widenBf16(matmulKernel(q, k.transpose(-1, -2), options.compute)).div(Math.sqrt(dh)); // (B, n1, heads, n2, n2)
   if (options.causal) att = att.maskedFill(causalMask(n2, qkv.device), -Infinity);
   att = att.softmax(-1);
   if (dropoutActive) att = att.dropout(options.dropout, true);
-  const y = matmulKernel(att, v, options.compute); // (B, n1, heads, n2, dh)
+  const y = matmulKernel(att, v, options.compute); // (B, n1, heads, n2, dh); bfloat16 under precision "bf16"
   return y.permute([0, 1, 3, 2, 4]).reshape([b, n1, n2, d]);
 }

@@ -10,7 +10,7 @@
 //
 // Parameter names and registration order (ln1, ln2, qkv, proj, fc1, fc2) are those of the Block in
 // ../shared/bench/torch_ref.py, so state dicts line up key for key.
-import { Module, Linear, LayerNorm, Tensor, tidy, matmulKernel } from "../torch/index.ts";
+import { Module, Linear, LayerNorm, Tensor, tidy, matmulKernel, widenBf16 } from "../torch/index.ts";
 import { multiHeadAttention } from "./attention.ts";
 import type { KVCache } from "./kv-cache.ts";
 import type { ModelConfig } from "./config.ts";
@@ -87,14 +87,19 @@ export class TransformerBlock extends Module {
       cache.keys.select(2, pos).copy_(qkv.select(1, 1));
       cache.values.select(2, pos).copy_(qkv.select(1, 2));
       const q = qkv.select(1, 0).unsqueeze(2); // (N, heads, 1, dh)
-      const att = matmulKernel(q, cache.keys.narrow(2, 0, pos + 1).transpose(-1, -2), this.compute).div(Math.sqrt(dh)).softmax(-1); // (N, heads, 1, pos+1)
+      // Scores widened to float32 under bf16: the softmax runs in float32, as in multiHeadAttention.
+      const att = widenBf16(matmulKernel(q, cache.keys.narrow(2, 0, pos + 1).transpose(-1, -2), this.compute)).div(Math.sqrt(dh)).softmax(-1); // (N, heads, 1, pos+1)
       const y = matmulKernel(att, cache.values.narrow(2, 0, pos + 1), this.compute).reshape([n, d]); // heads concatenated
       const x1 = x.add(this.proj.forward(y));
       return x1.add(this.mlp(x1));
     });
   }
 
-  /** The MLP branch: (…, d) → (…, d), before the residual add. */
+  /**
+   * The MLP branch: (…, d) → (…, d), before the residual add. Under precision "bf16" fc1 returns
+   * bfloat16, GELU runs on it and fc2 takes it as it is (autocast's flow); the branch's bf16
+   * output promotes to float32 when added to the residual stream.
+   */
   private mlp(x: Tensor): Tensor {
     return this.fc2.forward(this.fc1.forward(this.ln2.forward(x)).gelu(this.geluApproximate));
   }

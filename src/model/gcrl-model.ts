@@ -16,7 +16,7 @@
 //
 // Parameter names follow ../shared/bench/torch_ref.py (tok, row, col, enc.N.*, dec.N.*, ln_r, ln_f,
 // head.0/2, out) plus `start`, the learned start vector of shift_right.
-import { Module, ModuleList, Linear, LayerNorm, Embedding, Tensor, empty, zeros, normalInit_, tidy, type ComputeOptions } from "../torch/index.ts";
+import { Module, ModuleList, Linear, LayerNorm, Embedding, Tensor, empty, zeros, normalInit_, tidy, widenBf16, type ComputeOptions } from "../torch/index.ts";
 import { resolveModelConfig, type ModelConfig } from "./config.ts";
 import { TransformerBlock } from "./block.ts";
 import { ProjectionHead } from "./projection-head.ts";
@@ -162,8 +162,16 @@ export class GCRLModel extends Module {
         x = shiftRaster(e, this.start).add(shiftRaster(hidden, null).add(this.row).add(this.col));
       }
       for (const block of this.dec) x = block.forward(x);
-      return this.out.forward(this.ln_f.forward(x));
+      return this.logitsFrom(x);
     });
+  }
+
+  /**
+   * The output head: decoder output x (…, d) → logits out(LN_f(x)) (…, K), float32 under precision
+   * "bf16" too (the out Linear's bf16 result widened, as autocast widens before the loss).
+   */
+  logitsFrom(x: Tensor): Tensor {
+    return tidy(() => widenBf16(this.out.forward(this.ln_f.forward(x))));
   }
 
   /**
@@ -223,7 +231,7 @@ export class GCRLModel extends Module {
       const e = this.tok.forward(rowTokens.reshape([b, 1, w])).add(this.row.select(0, row)).add(this.col);
       let x = shiftRight(e, this.start).add(context.reshape([b, 1, w, d]));
       for (const block of this.dec) x = block.forward(x);
-      return this.out.forward(this.ln_f.forward(x)).view([b, w, this.config.vocabSize]);
+      return this.logitsFrom(x).view([b, w, this.config.vocabSize]);
     });
   }
 

@@ -144,7 +144,7 @@ export class IncrementalDecoder {
     const logits = tidy(() => {
       let x = shifted.add(context);
       [...m.dec].forEach((block, l) => (x = block.step(x, this.#dec[l]!, pos)));
-      return m.out.forward(m.ln_f.forward(x));
+      return m.logitsFrom(x);
     });
     this.#decoded = pos + 1;
     return logits;

@@ -6,10 +6,14 @@
 //                 chunks) and attention runs the fused gcrl::attention; "reference": aten::linear
 //                 and matmul/softmax attention, the straightforward implementation the fast path
 //                 is tested against.
-//   precision     "fp32" (default) or "bf16": Linear and attention matmuls on bfloat16 copies of
-//                 their operands, with float32 accumulation, softmax, norms, losses and master
-//                 weights (mixed precision). Only worth it where the CPU multiplies bf16 natively
-//                 (AVX512-BF16 or AMX); see bf16Supported().
+//   precision     "fp32" (default) or "bf16": mixed precision with autocast's dtype flow. Linear
+//                 layers take float32 or bfloat16 inputs and return bfloat16 (float32 master
+//                 weights, cast once per call; GEMMs accumulate in float32), so the MLP's GELU and
+//                 second Linear run on bf16 activations; attention reads the bf16 qkv and returns
+//                 bf16, with float32 scores, softmax and accumulation; LayerNorm, losses and the
+//                 residual stream stay float32 (a bf16 branch added to the float32 stream promotes
+//                 to float32). Only worth it where the CPU multiplies bf16 natively (AVX512-BF16 or
+//                 AMX; see bf16Supported()); elsewhere ATen emulates bf16, correct but slow.
 import { readFileSync } from "node:fs";
 import { argError } from "./errors.ts";
 import { op, opT, type Tensor } from "./tensor.ts";
@@ -66,73 +70,111 @@ export function bf16Supported(): boolean {
 export interface LinearChunkedOptions {
   /** Rows of the flattened x per GEMM (default LINEAR_CHUNK_ROWS). */
   chunkRows?: number;
-  /** Multiply bfloat16 copies of the operands, accumulating in float32 (default false). */
+  /**
+   * bf16 mixed precision (default false): x float32 or bfloat16, weight and bias float32 → y
+   * bfloat16, one bf16 GEMM per product (chunkRows unused), accumulating in float32.
+   */
   bf16?: boolean;
 }
 
 /**
  * gcrl::linear: x·Wᵀ + b with x (..., in), W (out, in), b (out) or null, float32 or float64 on the
- * CPU, every GEMM of forward and backward over at most chunkRows rows of the flattened x.
+ * CPU, every GEMM of forward and backward over at most chunkRows rows of the flattened x; with
+ * bf16, x float32 or bfloat16, W and b float32, and y bfloat16 (see LinearChunkedOptions.bf16).
  */
 export function linearChunked(x: Tensor, weight: Tensor, bias: Tensor | null, options: LinearChunkedOptions = {}): Tensor {
   const chunkRows = options.chunkRows ?? LINEAR_CHUNK_ROWS;
   const bf16 = options.bf16 ?? false;
   if (!Number.isInteger(chunkRows) || chunkRows < 1) argError("linearChunked", "chunkRows", "a positive integer", chunkRows);
-  const refusal = linearChunkedRefusal(x, weight, bias);
+  if (bf16 && weight.dtype !== "float32") argError("linearChunked", "bf16", "false for float64 weights", bf16);
+  const refusal = linearChunkedRefusal(x, weight, bias, bf16);
   if (refusal !== null) argError("linearChunked", refusal.arg, refusal.expected, refusal.got);
-  if (bf16 && x.dtype !== "float32") argError("linearChunked", "bf16", "false for float64 inputs", bf16);
   return opT("gcrl::linear", x, weight, bias, chunkRows, bf16);
 }
 
-/** Why gcrl::linear would refuse these tensors (the argument, what it expects, what it got), or null. */
-function linearChunkedRefusal(x: Tensor, weight: Tensor, bias: Tensor | null): { arg: string; expected: string; got: unknown } | null {
+/**
+ * Why gcrl::linear would refuse these tensors (the argument, what it expects, what it got), or
+ * null. With bf16, x may also be bfloat16 while W and b are float32.
+ */
+function linearChunkedRefusal(x: Tensor, weight: Tensor, bias: Tensor | null, bf16 = false): { arg: string; expected: string; got: unknown } | null {
   if (weight.ndim !== 2) return { arg: "weight", expected: "a 2-d (out, in) tensor", got: weight };
   const [out, inFeatures] = weight.shape as [number, number];
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== inFeatures) return { arg: "x", expected: `a tensor whose last dim is ${inFeatures}`, got: x };
   if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== out)) return { arg: "bias", expected: `a 1-d tensor of ${out} elements or null`, got: bias };
+  const dtype = weight.dtype;
   for (const [arg, t] of [["x", x], ["weight", weight], ["bias", bias]] as const) {
     if (t === null) continue;
     if (t.device !== "cpu") return { arg, expected: "a CPU tensor", got: t.device };
-    if (t.dtype !== x.dtype || (x.dtype !== "float32" && x.dtype !== "float64")) return { arg, expected: "float32 or float64, all three of the same dtype", got: t.dtype };
+    if (bf16 && arg === "x" && t.dtype === "bfloat16" && dtype === "float32") continue;
+    if (t.dtype !== dtype || (dtype !== "float32" && dtype !== "float64")) return { arg, expected: "float32 or float64, all three of the same dtype", got: t.dtype };
   }
   return null;
 }
 
 /**
+ * Whether a Linear under `compute` multiplies in bf16: precision "bf16" with float32 master weights
+ * and a float32 or bfloat16 input (float64 models stay float64).
+ */
+function linearInBf16(x: Tensor, weight: Tensor, compute: ComputeOptions): boolean {
+  return compute.precision === "bf16" && weight.dtype === "float32" && (x.dtype === "float32" || x.dtype === "bfloat16");
+}
+
+/**
  * y = x·Wᵀ + b, x (..., in), W (out, in), b (out) or null. On kernels "fast", for tensors gcrl::linear
- * takes: gcrl::linear (chunked GEMMs; in bf16 under precision "bf16"); otherwise aten::linear
- * (bf16 operands cast explicitly under "bf16"), whose errors name bad arguments as linear's.
+ * takes: gcrl::linear (chunked GEMMs in fp32; one bf16 GEMM per product under precision "bf16");
+ * otherwise aten::linear, whose errors name bad arguments as linear's (under "bf16" on operands
+ * cast to bfloat16, as autocast casts them). Under "bf16" the result is bfloat16 either way.
  */
 export function linearKernel(x: Tensor, weight: Tensor, bias: Tensor | null, compute: ComputeOptions): Tensor {
-  const bf16 = compute.precision === "bf16" && x.dtype === "float32";
-  if (compute.kernels === "fast" && linearChunkedRefusal(x, weight, bias) === null) return opT("gcrl::linear", x, weight, bias, LINEAR_CHUNK_ROWS, bf16);
-  if (bf16) return opT("aten::linear", x.to("bfloat16"), weight.to("bfloat16"), bias === null ? null : bias.to("bfloat16")).to("float32");
+  const bf16 = linearInBf16(x, weight, compute);
+  if (compute.kernels === "fast" && linearChunkedRefusal(x, weight, bias, bf16) === null) return opT("gcrl::linear", x, weight, bias, LINEAR_CHUNK_ROWS, bf16);
+  if (bf16) return opT("aten::linear", x.to("bfloat16"), weight.to("bfloat16"), bias === null ? null : bias.to("bfloat16"));
   return opT("aten::linear", x, weight, bias);
 }
 
 /**
  * gcrl::attention: multi-head softmax attention within each of N sequences of length L, read from
  * the packed qkv (N, L, 3d) ([q | k | v], heads contiguous in each) → (N, L, d), heads concatenated.
- * Float32 or float64 on the CPU; no dropout (callers needing attention dropout use the reference).
+ * Float32, float64 or bfloat16 on the CPU (bfloat16: in and out only; scores, softmax, the saved
+ * probabilities and every accumulation in float32); no dropout (callers needing attention dropout
+ * use the reference).
  */
 export function attentionFused(qkv: Tensor, heads: number, causal: boolean): Tensor {
   if (qkv.ndim !== 3 || qkv.shape[2]! % 3 !== 0) argError("attentionFused", "qkv", "an (N, L, 3d) tensor", qkv);
   const d = qkv.shape[2]! / 3;
   if (!Number.isInteger(heads) || heads < 1 || d % heads !== 0) argError("attentionFused", "heads", `a positive divisor of d = ${d}`, heads);
-  if (qkv.device !== "cpu" || (qkv.dtype !== "float32" && qkv.dtype !== "float64")) argError("attentionFused", "qkv", "a float32 or float64 CPU tensor", `${qkv.dtype} on ${qkv.device}`);
+  if (qkv.device !== "cpu" || !FUSED_ATTENTION_DTYPES.has(qkv.dtype)) argError("attentionFused", "qkv", "a float32, float64 or bfloat16 CPU tensor", `${qkv.dtype} on ${qkv.device}`);
   if (qkv.numel === 0) argError("attentionFused", "qkv", "a non-empty tensor", qkv);
   return opT("gcrl::attention", qkv, heads, causal);
 }
 
-/** Whether attention on qkv can take the fused kernel: kernels "fast", fp32 matmuls, float32/64 CPU, no dropout. */
+const FUSED_ATTENTION_DTYPES: ReadonlySet<string> = new Set(["float32", "float64", "bfloat16"]);
+
+/**
+ * Whether attention on qkv can take the fused kernel: kernels "fast", a float32/float64/bfloat16
+ * CPU tensor (under precision "bf16" the qkv Linear returns bfloat16), no dropout.
+ */
 export function fusedAttentionApplies(qkv: Tensor, dropoutActive: boolean, compute: ComputeOptions): boolean {
-  return compute.kernels === "fast" && compute.precision === "fp32" && !dropoutActive && qkv.device === "cpu" && (qkv.dtype === "float32" || qkv.dtype === "float64") && qkv.numel > 0;
+  return compute.kernels === "fast" && !dropoutActive && qkv.device === "cpu" && FUSED_ATTENTION_DTYPES.has(qkv.dtype) && qkv.numel > 0;
 }
 
-/** a·b (torch.matmul), in bf16 with a float32 result under precision "bf16". */
+/**
+ * a·b (torch.matmul). Under precision "bf16", float32/bfloat16 operands are multiplied as bfloat16
+ * and the result is bfloat16 (autocast's matmul); float64 stays float64.
+ */
 export function matmulKernel(a: Tensor, b: Tensor, compute: ComputeOptions): Tensor {
-  if (compute.precision === "bf16" && a.dtype === "float32") return a.to("bfloat16").matmul(b.to("bfloat16")).to("float32");
+  const half = (t: Tensor): boolean => t.dtype === "float32" || t.dtype === "bfloat16";
+  if (compute.precision === "bf16" && half(a) && half(b)) return a.to("bfloat16").matmul(b.to("bfloat16"));
   return a.matmul(b);
+}
+
+/**
+ * t as float32 if it is bfloat16, else t itself: where a bf16 mixed-precision result leaves the
+ * model (logits, projections) or enters a float32-only operation (softmax), as autocast widens
+ * before softmax and losses. Float64 stays float64.
+ */
+export function widenBf16(t: Tensor): Tensor {
+  return t.dtype === "bfloat16" ? t.to("float32") : t;
 }
 
 export interface CpuCacheStats {

@@ -34,7 +34,7 @@ export interface MemoryEstimateInput {
   channels: number;
   mode: ObjectiveMode;
   batchSize: number;
-  /** train.precision: "bf16" (like dropout > 0) takes the unfused attention, which keeps more per token. */
+  /** train.precision: "bf16" keeps most activations in bfloat16 (half a float each; see blockFloatsPerToken). */
   precision: "fp32" | "bf16";
   /** Images held: the training set, the eval images, the kNN's labelled neighbours. */
   trainImages: number;
@@ -82,14 +82,17 @@ const DROPOUT_FLOATS = { perWidth: 7.2, perWeight: 2.25 };
  * over sequences of `length`: the block input (LN1's), LN1's output (qkv's input), q|k|v (3d, the
  * attention's), the attention output (proj's input), x1 (LN2's), LN2's output (fc1's), fc1's output
  * (GELU's) and GELU's output (fc2's): (8 + 2·mlpRatio)·d; plus the attention weights, heads·length
- * (gcrl::attention keeps the softmax). Dropout adds DROPOUT_FLOATS; bf16 without dropout (unfused
- * attention, bf16 copies of the weights for the second matmul) half the weights again (counted, not
- * measured: the development machine has no native bf16).
+ * (gcrl::attention keeps the softmax). Dropout adds DROPOUT_FLOATS. bf16 mixed precision (autocast's
+ * dtype flow, src/torch/kernels.ts) keeps the block input and x1 in float32 (LayerNorm's inputs),
+ * LN1's and LN2's outputs as the Linear layers' bf16 copies, q|k|v, the attention output, fc1's and
+ * GELU's outputs in bf16 (half a float each), and the softmax in float32 (gcrl::attention):
+ * 2·d + ½·(d + 3d + d + d + 2·mlpRatio·d) = (5 + mlpRatio)·d + heads·length (counted from what
+ * gcrl::linear and gcrl::attention save, not measured).
  */
 export function blockFloatsPerToken(c: ModelConfig, length: number, precision: "fp32" | "bf16"): number {
   const kept = (8 + 2 * c.mlpRatio) * c.d + c.heads * length;
   if (c.dropout > 0) return kept + DROPOUT_FLOATS.perWidth * c.d + DROPOUT_FLOATS.perWeight * c.heads * length;
-  return precision === "bf16" ? kept + 0.5 * c.heads * length : kept;
+  return precision === "bf16" ? (5 + c.mlpRatio) * c.d + c.heads * length : kept;
 }
 
 /**

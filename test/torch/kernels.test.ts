@@ -82,7 +82,13 @@ test("gcrl::linear gradients match finite differences in float64 (chunks of 2 ro
   });
 });
 
-test("gcrl::linear in bf16 is float32's result to bf16 precision", () => {
+// bf16 tolerances. bfloat16 keeps 8 significant bits: one rounding to nearest is off by at most
+// 2^-8 relative (≈ 3.9e-3, the unit roundoff). A bf16 mixed-precision product rounds its operands (2 roundings of ≤ 2^-9 each per
+// term; over sums of 64 terms they partly cancel) and its result (one more): 2e-2 of the largest
+// value is a generous bound, and 1e-5 (float32 rounding) is not met.
+const BF16_ROUND = 2 ** -8; // one rounding, relative to the value (so also to the tensor's largest value)
+
+test("gcrl::linear in bf16 (float32 input) is float32's result to bf16 precision: y bfloat16, gradients float32", () => {
   tidy(() => {
     T.manualSeed(4);
     const x = T.randn([37, 64]);
@@ -91,16 +97,102 @@ test("gcrl::linear in bf16 is float32's result to bf16 precision", () => {
     const r = T.randn([37, 48]);
     const fast = withGrads((xx, ww, bb) => linearChunked(xx, ww, bb, { chunkRows: 16, bf16: true }), x, w, b, r);
     const ref = withGrads(aten, x, w, b, r);
+    assert.deepEqual(fast.map((t) => t.dtype), ["bfloat16", "float32", "float32", "float32"], "y bf16; dx in x's dtype; master gradients float32");
     for (let i = 0; i < ref.length; i++) {
-      assert.equal(fast[i]!.dtype, "float32");
-      const d = relDiff(fast[i]!, ref[i]!);
-      // bf16 keeps 8 significant bits: each product is off by up to 2^-8 relative, and sums of 64
-      // such terms partly cancel; 2e-2 of the largest value is generous, 1e-5 (fp32) is not met.
-      if (i === 3) assert.equal(d, 0, "the bias gradient (a float32 sum) does not involve bf16");
+      const d = relDiff(fast[i]!.to("float32"), ref[i]!);
+      // The bias gradient is a float32 sum of the incoming gradient, itself rounded to bf16 once
+      // (y is bf16, so its gradient is): within one rounding.
+      if (i === 3) assert.ok(d < BF16_ROUND, `grad bias: relative difference ${d}`);
       else assert.ok(d < 2e-2 && d > 1e-5, `tensor ${i}: relative difference ${d}`);
     }
   });
 });
+
+test("gcrl::linear in bf16 takes a bfloat16 input as it is (the MLP's second Linear): same result as its float32 value, dx bfloat16", () => {
+  tidy(() => {
+    T.manualSeed(5);
+    const x16 = T.randn([3, 11, 40]).to("bfloat16"); // 33 rows over chunks of 16: chunks do not matter in bf16
+    const w = T.randn([24, 40]).mul(0.15);
+    const b = T.randn([24]);
+    const r = T.randn([3, 11, 24]);
+    const from16 = withGrads((xx, ww, bb) => linearChunked(xx, ww, bb, { chunkRows: 16, bf16: true }), x16, w, b, r);
+    const from32 = withGrads((xx, ww, bb) => linearChunked(xx, ww, bb, { bf16: true }), x16.to("float32"), w, b, r);
+    assert.equal(from16[0]!.dtype, "bfloat16");
+    assert.equal(from16[1]!.dtype, "bfloat16", "dx in x's dtype");
+    // x16 is exactly representable in bf16, so casting it to float32 and back changes nothing.
+    for (let i = 0; i < 4; i++) assert.equal(relDiff(from16[i]!.to("float32"), from32[i]!.to("float32")), 0, `tensor ${i}`);
+    // And against float32 aten::linear on the same values, within bf16 precision.
+    const ref = withGrads(aten, x16.to("float32"), w, b, r);
+    for (let i = 0; i < 4; i++) {
+      const d = relDiff(from16[i]!.to("float32"), ref[i]!);
+      assert.ok(d < 2e-2, `tensor ${i} vs float32: relative difference ${d}`);
+    }
+  });
+});
+
+test("linearKernel under precision bf16: the fast and reference kernels (aten::linear on bf16 casts, as autocast) agree to bf16 precision", () => {
+  tidy(() => {
+    T.manualSeed(6);
+    const x = T.randn([5, 7, 32]);
+    const w = T.randn([16, 32]).mul(0.2);
+    const b = T.randn([16]);
+    const r = T.randn([5, 7, 16]);
+    const run = (kernels: KernelPath): Tensor[] => withGrads((xx, ww, bb) => T.linearKernel(xx, ww, bb, resolveCompute({ precision: "bf16", kernels })), x, w, b, r);
+    const [fast, ref] = [run("fast"), run("reference")];
+    assert.equal(fast[0]!.dtype, "bfloat16");
+    assert.equal(ref[0]!.dtype, "bfloat16");
+    for (let i = 0; i < 4; i++) {
+      assert.equal(fast[i]!.dtype, ref[i]!.dtype, `tensor ${i}: same dtype on both kernels`);
+      const d = relDiff(fast[i]!.to("float32"), ref[i]!.to("float32"));
+      assert.ok(d < 2e-2, `tensor ${i}: relative difference ${d}`);
+    }
+    // float64 models ignore the bf16 precision.
+    const y64 = T.linearKernel(x.to("float64"), w.to("float64"), b.to("float64"), resolveCompute({ precision: "bf16" }));
+    assert.equal(y64.dtype, "float64");
+  });
+});
+
+// gcrl::attention on a bfloat16 qkv computes in float32 inside: its result is the float32 kernel's
+// on the same (bf16-valued) qkv, rounded once to bf16; its gradient is the float32 kernel's for the
+// bf16-rounded dy, rounded once. Checked per element against the float32 kernel and against the
+// autocast-style reference path (bf16 matmuls, float32 softmax), which rounds more often.
+for (const [name, b, n1, n2, heads, dh, causal] of [
+  ["axial row shape (28 long, 4 heads of 32), causal", 2, 3, 28, 4, 32, true],
+  ["non-causal, 3 heads of 5, length 7", 2, 4, 7, 3, 5, false],
+] as const) {
+  test(`gcrl::attention in bf16 = the float32 kernel on the same values to one bf16 rounding: ${name}`, () => {
+    tidy(() => {
+      T.manualSeed(8);
+      const d = heads * dh;
+      const qkv16 = T.randn([b, n1, n2, 3 * d]).to("bfloat16");
+      const r16 = T.randn([b, n1, n2, d]).to("bfloat16");
+      const run = (qkv0: Tensor, r: Tensor, compute: Parameters<typeof resolveCompute>[0]): Tensor[] => {
+        const qkv = qkv0.detach().clone().requiresGrad_();
+        const y = multiHeadAttention(qkv, heads, { causal, dropout: 0, training: true, compute: resolveCompute(compute) });
+        y.backward(r);
+        return [y.detach(), qkv.grad!];
+      };
+      const [y16, g16] = run(qkv16, r16, { precision: "bf16" });
+      assert.equal(y16!.dtype, "bfloat16");
+      assert.equal(g16!.dtype, "bfloat16");
+      const [y32, g32] = run(qkv16.to("float32"), r16.to("float32"), {});
+      // Per element: |bf16(v) − v| ≤ 2^-8 |v| (one rounding to nearest), plus float32 noise; in fact
+      // exactly ATen's rounding of the float32 kernel's result (same float32 arithmetic inside, and
+      // the kernel's vectorized float → bf16 conversion rounds as c10::BFloat16 does).
+      for (const [what, a, ref] of [["output", y16!, y32!], ["grad qkv", g16!, g32!]] as const) {
+        const err = tidy(() => a.to("float32").sub(ref).abs().sub(ref.abs().mul(BF16_ROUND)).max().item());
+        assert.ok(err < 1e-6, `${what}: exceeds one bf16 rounding by ${err}`);
+        assert.equal(relDiff(a.to("float32"), ref.to("bfloat16").to("float32")), 0, `${what}: = the float32 kernel's result rounded to bf16`);
+      }
+      const [yRef, gRef] = run(qkv16, r16, { precision: "bf16", kernels: "reference" });
+      assert.equal(yRef!.dtype, "bfloat16");
+      for (const [what, a, ref] of [["output", yRef!, y32!], ["grad qkv", gRef!, g32!]] as const) {
+        const dd = relDiff(a.to("float32"), ref);
+        assert.ok(dd < 2e-2, `reference path in bf16, ${what}: relative difference ${dd}`);
+      }
+    });
+  });
+}
 
 // [name, B, n1, n2, heads, dh, causal, scale of qkv]. The kernel pads L and dh to its 16-wide tiles:
 // lengths and head sizes on both sides of a tile edge, and near-one-hot softmax rows (scale 8).
@@ -158,7 +250,7 @@ test("attentionFused refuses bad arguments with a message naming them", () => {
   tidy(() => {
     assert.throws(() => attentionFused(T.zeros([2, 3, 7]), 1, true), /attentionFused.*qkv.*\(N, L, 3d\)/s);
     assert.throws(() => attentionFused(T.zeros([2, 3, 12]), 3, true), /heads.*divisor of d = 4/s);
-    assert.throws(() => attentionFused(T.zeros([2, 3, 12], { dtype: "int64" }), 2, true), /float32 or float64 CPU tensor/);
+    assert.throws(() => attentionFused(T.zeros([2, 3, 12], { dtype: "int64" }), 2, true), /float32, float64 or bfloat16 CPU tensor/);
     assert.throws(() => attentionFused(T.zeros([0, 3, 12]), 2, true), /non-empty/);
   });
 });
@@ -172,6 +264,8 @@ test("linearChunked refuses bad arguments with a message naming them", () => {
     assert.throws(() => linearChunked(x, w, null, { chunkRows: 0 }), /chunkRows.*positive integer/s);
     assert.throws(() => linearChunked(x.to("float64"), w, null), /float32 or float64, all three of the same dtype/);
     assert.throws(() => linearChunked(x, T.zeros([3]), null), /weight.*2-d/s);
+    assert.throws(() => linearChunked(x.to("bfloat16"), w, null), /float32 or float64, all three of the same dtype/, "a bf16 x needs bf16: true");
+    assert.throws(() => linearChunked(x.to("float64"), w.to("float64"), null, { bf16: true }), /bf16.*false for float64/s);
   });
 });
 
