@@ -2,10 +2,9 @@
 // (train/run-config.ts, eval/eval-settings.ts), so a key's help, type and default are written once.
 // `node --import tsx scripts/docs-settings.ts` rewrites the blocks; test/cli/settings-docs.test.ts
 // keeps the committed pages equal to what this generates.
-import { formatSettingValue, settingRows, settingsMarkdown, type SettingRow } from "../util/settings.ts";
+import { settingAt, settingRows, settingsMarkdown, type SettingRow } from "../util/settings.ts";
 import { RUN_SETTINGS } from "../train/run-config.ts";
 import { EVAL_SETTINGS } from "../eval/eval-settings.ts";
-import { settingAt } from "../util/settings.ts";
 
 /** A generated block: the lines between `<!-- generated: NAME -->` and `<!-- /generated: NAME -->`. */
 export interface GeneratedBlock {
@@ -24,14 +23,10 @@ export function runConfigTables(): string {
 
 /** The evaluation settings: library key, command-line option, value form, default, meaning. */
 export function evalSettingsTable(): string {
-  const cell = (s: string): string => s.replaceAll("|", "\\|");
-  const lines = ["| key (`EvalSettings`) | option | value | default | meaning |", "| --- | --- | --- | --- | --- |"];
-  for (const r of settingRows(EVAL_SETTINGS)) {
-    const info = settingAt(EVAL_SETTINGS, r.path)!.info;
-    const def = r.value === undefined ? "(required)" : `\`${formatSettingValue(r.value)}\``;
-    lines.push(`| \`${r.path}\` | \`--${info.flag ?? r.path}\` | ${cell(r.placeholder)} | ${cell(def)} | ${cell(r.help)} |`);
-  }
-  return lines.join("\n");
+  return settingsMarkdown(settingRows(EVAL_SETTINGS), (p) => `\`${p}\``, {
+    keyHeader: "key (`EvalSettings`)",
+    optionOf: (p) => `\`--${settingAt(EVAL_SETTINGS, p)!.info.flag ?? p}\``,
+  });
 }
 
 export function generatedBlocks(): GeneratedBlock[] {

@@ -379,13 +379,23 @@ export function settingHelpLines(rows: readonly SettingRow[], flag: (path: strin
   return lines.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`).join("\n");
 }
 
-/** A Markdown table of settings: key, value form, default, meaning. */
-export function settingsMarkdown(rows: readonly SettingRow[], keyOf: (path: string) => string = (p) => `\`${p}\``): string {
+/**
+ * A Markdown table of settings: key, value form, default, meaning — with an "option" column after
+ * the key when `optionOf` is given (the command-line option of each key).
+ */
+export function settingsMarkdown(
+  rows: readonly SettingRow[],
+  keyOf: (path: string) => string = (p) => `\`${p}\``,
+  options: { keyHeader?: string; optionOf?: (path: string) => string } = {},
+): string {
   const cell = (s: string): string => s.replaceAll("|", "\\|");
-  const lines = ["| key | value | default | meaning |", "| --- | --- | --- | --- |"];
+  const option = options.optionOf;
+  const head = [options.keyHeader ?? "key", ...(option ? ["option"] : []), "value", "default", "meaning"];
+  const lines = [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`];
   for (const r of rows) {
     const def = r.defaultText ?? (r.value === undefined ? "(required)" : `\`${formatSettingValue(r.value)}\``);
-    lines.push(`| ${keyOf(r.path)} | ${cell(r.placeholder)} | ${cell(def)} | ${cell(r.help)} |`);
+    const cells = [keyOf(r.path), ...(option ? [option(r.path)] : []), cell(r.placeholder), cell(def), cell(r.help)];
+    lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
 }
