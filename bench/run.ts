@@ -1,5 +1,6 @@
 // `npm run bench [-- section...]`: runs the benchmarks and prints figures and ratios.
-// Sections: engine, kernels, palette, augment, train, inference, sampling, distributed. With no argument, all sections run.
+// Sections: engine, kernels, palette, augment, train, inference, sampling, distributed, train-device
+// (a GPU's; skipped without CUDA). With no argument, all sections run.
 import { benchEngine } from "./engine.ts";
 import { benchKernels } from "./kernels.ts";
 import { benchPalette } from "./data-palette.ts";
@@ -8,6 +9,7 @@ import { benchTrain } from "./train.ts";
 import { benchInference } from "./inference.ts";
 import { benchSampling } from "./sampling.ts";
 import { benchDistributed } from "./distributed.ts";
+import { benchTrainDevice } from "./train-device.ts";
 
 const sections: Record<string, () => void | Promise<void>> = {
   engine: benchEngine,
@@ -18,6 +20,7 @@ const sections: Record<string, () => void | Promise<void>> = {
   inference: benchInference,
   sampling: benchSampling,
   distributed: benchDistributed,
+  "train-device": benchTrainDevice,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -17,7 +17,7 @@ export type { TrainMetrics, EvalMetrics, BestMetric } from "./train/checkpoint.t
 export { knnPredict, knnAccuracy, KNN_DEFAULTS, type KnnOptions } from "./metrics/knn.ts";
 export { PaletteQuantizer } from "./data/palette.ts";
 // Evaluation (docs/evaluation.md): the whole of `gcrl eval` on a run folder, and its parts.
-export { RunEvaluation, isNotApplicable, OOD_SCORE_INFO, type NotApplicable, type ProbeResult, type KnnResult, type LikelihoodResult, type FidResult, type OodScores, type OodScoreName, type OodScoreResult } from "./eval/run-evaluation.ts";
+export { RunEvaluation, type RunEvaluationOptions, isNotApplicable, OOD_SCORE_INFO, type NotApplicable, type ProbeResult, type KnnResult, type LikelihoodResult, type FidResult, type OodScores, type OodScoreName, type OodScoreResult } from "./eval/run-evaluation.ts";
 export { readEvalReport, type EvalReport } from "./eval/eval-report.ts";
 export { EVAL_DEFAULTS, defaultOodDataset, type EvalSettings } from "./eval/eval-settings.ts";
 export * from "./eval/features.ts";

@@ -18,6 +18,7 @@
 #include <c10/core/impl/alloc_cpu.h>
 #include <torch/library.h>
 
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -31,9 +32,20 @@ constexpr size_t kRound = size_t{1} << 16;
 // Every block (cached sizes or not) is allocated with c10::alloc_cpu and its DataPtr's context is
 // the data pointer itself, as libtorch's default allocator does, so raw_allocate/raw_deallocate
 // (used by some ATen kernels for scratch buffers) work through raw_deleter().
+//
+// c10::Allocator changed in PyTorch 2.3: allocate() lost its const and copy_data() became pure
+// virtual. Both spellings of allocate() and a copy_data() are declared, without `override`: each
+// libtorch's Allocator overrides the one it declares (1.13: the const allocate(); 2.x: the other
+// and copy_data()), so this file builds against either.
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) const { return allocateBlock(n); }
+  c10::DataPtr allocate(size_t n) { return allocateBlock(n); }
+  void copy_data(void* dest, const void* src, std::size_t count) const {
+    if (count > 0) std::memcpy(dest, src, count);
+  }
+
+  c10::DataPtr allocateBlock(size_t n) const {
     if (n < kMinCached) {
       void* p = c10::alloc_cpu(n);
       return {p, p, &CachingCpuAllocator::release, c10::Device(c10::DeviceType::CPU)};

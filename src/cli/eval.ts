@@ -3,7 +3,7 @@
 // eval.json, report.md, report.html and eval/*.png into the run folder. Features and likelihoods are
 // cached in <run>/cache/, so running several subcommands one after the other encodes once.
 import { join } from "node:path";
-import { deprecatedAlias, parseCommandLine, runCommand, settingOptions, settingsFromValues, UsageError, type OptionTable } from "./args.ts";
+import { deprecatedAlias, deviceOptionSpec, parseCommandLine, runCommand, settingOptions, settingsFromValues, UsageError, type OptionTable } from "./args.ts";
 import { EVAL_SETTINGS, type EvalSettings } from "../eval/eval-settings.ts";
 
 const SUBCOMMANDS = ["probe", "knn", "likelihood", "fid", "ood", "all"] as const;
@@ -38,7 +38,9 @@ const KEYS = {
 const options = (keys: readonly string[], help: Record<string, string> = {}): OptionTable => settingOptions(EVAL_SETTINGS, keys, help);
 
 const RUN: OptionTable = { run: { type: "string", value: "DIR", help: "the run folder to evaluate (required)" } };
-const COMMON: OptionTable = { ...RUN, ...options(KEYS.common) };
+// --device: where the run's model computes (its passes over the images, sampling, Inception); not an
+// eval setting (eval.json and the cache keys do not depend on it), so declared here, once for every subcommand.
+const COMMON: OptionTable = { ...RUN, ...options(KEYS.common), device: deviceOptionSpec(" (the model's passes and sampling; the probe, kNN and OOD scores run on the CPU)") };
 const PROBE = options(KEYS.probe);
 const KNN = options(KEYS.knn);
 const KNN_OLD: OptionTable = { k: deprecatedAlias("knn-k", KNN["knn-k"]!), temperature: deprecatedAlias("knn-temperature", KNN["knn-temperature"]!) };
@@ -105,10 +107,12 @@ export async function run(argv: string[]): Promise<number> {
     const values = parsed.values as Record<string, string | boolean | undefined>;
     if (typeof values.run !== "string") throw new UsageError("--run DIR is required (a folder written by `gcrl train`)");
     const settings = settingsFromOptions(values);
+    const { deviceOption } = await import("./device-option.ts");
+    const device = deviceOption(typeof values.device === "string" ? values.device : "cpu"); // CUDA on a CPU-only build: refused before the run is loaded or anything written
     const { RunEvaluation } = await import("../eval/run-evaluation.ts");
     const { printEvaluation } = await import("./eval-print.ts");
     const log = (line: string): void => console.error(`  ${line}`);
-    const ev = RunEvaluation.open(values.run, settings, log);
+    const ev = RunEvaluation.open(values.run, settings, log, { device });
     try {
       if (typeof values.in === "string" && values.in !== ev.run.config.data.name) {
         throw new UsageError(`--in ${values.in}: the run was trained on ${ev.run.config.data.name}; evaluate it on that (or leave --in out)`);

@@ -6,7 +6,7 @@ import { RUN_DEFAULTS, type RunConfig } from "../train/run-config.ts";
 import { OBJECTIVE_MODES, type ObjectiveMode } from "../train/objective-config.ts";
 import { EVAL_SETTINGS } from "../eval/eval-settings.ts";
 import { STUDY_EVAL_DEFAULTS } from "../study/study-plan.ts";
-import { deprecatedAlias, intOption, parseCommandLine, runCommand, settingOptions, UsageError, type OptionSpec, type OptionTable } from "./args.ts";
+import { deprecatedAlias, deviceOptionSpec, intOption, parseCommandLine, runCommand, settingOptions, UsageError, type OptionSpec, type OptionTable } from "./args.ts";
 import { settingsFromOptions } from "./eval.ts";
 
 // The budget options are `gcrl train`'s (--steps, --epochs, --minutes, the same duration syntax) and
@@ -42,6 +42,7 @@ const OPTIONS = {
   tau: { type: "string", value: "LIST", help: "sweep: GCRL rows for each τ (NT-Xent temperature)" },
   seed: { type: "string", value: "S", default: String(RUN_DEFAULTS.train.seed), help: "seed of every run (initialisation, shuffles, augmentations)" },
   out: { type: "string", value: "DIR", help: "study folder (required); run the same command again to continue an interrupted study" },
+  device: deviceOptionSpec(" for every run's training and evaluation (not a study setting: a study may continue on another device)"),
   "train-images": EVAL_OPTIONS["train-images"]!,
   "test-images": EVAL_OPTIONS["test-images"]!,
   "fid-samples": EVAL_OPTIONS["fid-samples"]!,
@@ -118,6 +119,8 @@ export async function run(argv: string[]): Promise<number> {
     if (swept.length > 0 && !modes.includes("gcrl")) throw new UsageError(`--${swept[0]}: a sweep adds GCRL rows, but --modes ${v.modes} has no gcrl`);
     if (v.ood !== undefined) await checkDatasetName("ood", v.ood);
     const background = backgroundOption(v["background-perturb"]);
+    const { deviceOption } = await import("./device-option.ts");
+    const device = deviceOption(v.device); // CUDA on a CPU-only build: refused before the study folder is made
 
     const { applyOverrides, loadRunConfigFile, RunConfigError } = await import("../train/run-config-validate.ts");
     let config: RunConfig;
@@ -160,7 +163,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       const result = await runStudy(
         { config, configSource: v.config, modes: modes as ObjectiveMode[], sweep, eval: evalSettings, ...(background !== null ? { background } : {}) },
-        { out: v.out, signal: controller.signal, commandLine: ["gcrl", "study", ...argv] },
+        { out: v.out, device, signal: controller.signal, commandLine: ["gcrl", "study", ...argv] },
       );
       if (result.status === "interrupted") return received === "SIGTERM" ? 143 : 130;
       const { printStudySummary } = await import("../study/study-summary.ts");

@@ -1,4 +1,4 @@
-// `gcrl train` in data-parallel form (docs/training.md, "Data-parallel training"):
+// `gcrl train` in data-parallel form (docs/distributed.md, "Data-parallel training"):
 //
 //   gcrl train --nproc N …     the launcher: picks a free MASTER_PORT on 127.0.0.1 and starts N
 //                              worker processes of the same command, ranks 0..N−1, each with

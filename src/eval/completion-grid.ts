@@ -41,7 +41,9 @@ export function completionGridRows(palette: PaletteQuantizer, originals: Tensor,
   return tidy(() => {
     const original = palette.dequantize(originals); // (N, H, W, C)
     const masked = maskedImages(original, givenRows);
-    const painted = palette.dequantize(completions); // (N, S, H, W, C)
+    // Painted where the originals are: the sampler returns completions on the model's device
+    // (`gcrl complete --device cuda`), the originals come from the CPU data; cat needs one device.
+    const painted = palette.dequantize(completions.device === originals.device ? completions : completions.toDevice(originals.device)); // (N, S, H, W, C)
     return Array.from({ length: so[0]! }, (_, n) => cat([original.narrow(0, n, 1), masked.narrow(0, n, 1), painted.select(0, n)], 0));
   });
 }

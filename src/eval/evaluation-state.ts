@@ -27,6 +27,13 @@ export interface EvaluationState {
   readonly settings: EvalSettings;
   readonly cache: EvalCache;
   readonly log: Log;
+  /**
+   * Where the run's model (and the background run's, and Inception) computes. Everything else —
+   * the splits' tokens, features, bits/dim, samples and the CPU-only code that reads them (probe
+   * L-BFGS, kNN, Mahalanobis, FID, compressors) — is on the CPU: model passes take their batches
+   * to this device and give their results back on the CPU.
+   */
+  readonly device: string;
   readonly splits: Map<string, LoadedSplit>;
   /** Features (per layer, and the layers concatenated) and bits/dim computed or read from the cache so far. */
   readonly layerFeatures: Map<string, Tensor[]>;
@@ -38,9 +45,9 @@ export interface EvaluationState {
   samples: SampleResult | null;
 }
 
-export function newEvaluationState(run: LoadedRun, settings: EvalSettings, log: Log): EvaluationState {
+export function newEvaluationState(run: LoadedRun, settings: EvalSettings, log: Log, device = "cpu"): EvaluationState {
   return {
-    run, settings, log,
+    run, settings, log, device,
     cache: new EvalCache(run.dir, weightsFingerprint(run.dir)),
     splits: new Map(), layerFeatures: new Map(), concatFeatures: new Map(), bits: new Map(),
     probe: null, choice: null, background: null, samples: null,

@@ -47,7 +47,7 @@ export function samples(s: EvaluationState): SampleResult {
     });
     perSecond = n / ((performance.now() - started) / 1000);
     s.log(`samples: ${n} in ${seconds(started)} (${perSecond.toFixed(2)} samples/s)`);
-    return out;
+    return onCpu(out);
   });
   s.samples = { tokens, samplesPerSecond: perSecond };
   return s.samples;
@@ -60,14 +60,29 @@ export async function completions(s: EvaluationState): Promise<{ originals: Tens
   const givenRows = s.settings.completionRows ?? Math.floor(s.run.modelConfig.height / 2);
   const originals = test.tokens.narrow(0, 0, n);
   const completed = timed(s, `completions (${n} × ${s.settings.completionSamples})`, () =>
-    completeTokens(s.run.model, originals, givenRows, s.settings.completionSamples, {
-      temperature: s.settings.temperature,
-      topK: s.settings.topK,
-      seed: s.settings.seed,
-      batchSize: s.settings.batchSize,
-    }),
+    onCpu(
+      completeTokens(s.run.model, originals, givenRows, s.settings.completionSamples, {
+        temperature: s.settings.temperature,
+        topK: s.settings.topK,
+        seed: s.settings.seed,
+        batchSize: s.settings.batchSize,
+      }),
+    ),
   );
   return { originals, completions: completed, givenRows };
+}
+
+/**
+ * t on the CPU (t itself there; else a copy, t disposed). The sampler returns its tokens on the
+ * model's device, but the evaluation keeps every token tensor on the CPU, next to the splits' tokens
+ * they are painted and gridded with (completions beside their originals) and as the cache returns
+ * them, so a stage never meets tokens on two devices.
+ */
+function onCpu(t: Tensor): Tensor {
+  if (t.device === "cpu") return t;
+  const cpu = t.cpu();
+  t.dispose();
+  return cpu;
 }
 
 /** Images compared by FID, painted in the palette's colours: float (count, H, W, C) each. */
@@ -120,7 +135,7 @@ async function featureExtractors(s: EvaluationState): Promise<FeatureExtractor[]
   extractors.push({ network: "fid-net", info: fidNet.info, features: (x) => fidNet.net.features(x, s.settings.batchSize), dispose: () => fidNet.net.dispose() });
   if (s.settings.inception !== null) {
     try {
-      const inception = InceptionFeatures.load(s.settings.inception);
+      const inception = InceptionFeatures.load(s.settings.inception, { device: s.device }); // the heaviest network of the evaluation; features come back on the CPU
       extractors.push({ network: "inception", info: `TorchScript Inception-v3 ${resolve(s.settings.inception)}`, features: (x) => inception.features(x, 32), dispose: () => inception.dispose() });
     } catch (err) {
       fidNet.net.dispose(); // Inception could not be loaded: the fid-net is not handed back either

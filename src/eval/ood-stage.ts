@@ -204,7 +204,7 @@ function openBackground(s: EvaluationState): { run: LoadedRun; cache: EvalCache 
   if (s.background) return s.background;
   const dir = s.settings.background;
   if (dir === null) throw new NotApplicableError("no background model (pass --background RUN: a run trained on perturbed images, gcrl train --data.perturb 0.2)");
-  const run = loadRun(dir);
+  const run = loadRun(dir, { device: s.device }); // its passes run where the evaluated model's do
   const problem = backgroundMismatch(s.run, run);
   if (problem !== null) {
     run.model.dispose();

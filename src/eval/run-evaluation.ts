@@ -34,6 +34,11 @@ export { mean, quantiles } from "./evaluation-state.ts";
 export { chooseLayer } from "./layer-sweep.ts";
 export { backgroundMismatch } from "./ood-stage.ts";
 
+export interface RunEvaluationOptions {
+  /** Where the run's model (and a background run's) computes: "cpu" (default), "cuda", "cuda:N"; checked by the caller (checkDevice). */
+  device?: string;
+}
+
 export class RunEvaluation {
   readonly run: LoadedRun;
   readonly settings: EvalSettings;
@@ -41,18 +46,24 @@ export class RunEvaluation {
   readonly log: Log;
   readonly #state: EvaluationState;
 
-  private constructor(run: LoadedRun, settings: EvalSettings, log: Log) {
-    this.#state = newEvaluationState(run, settings, log);
+  private constructor(run: LoadedRun, settings: EvalSettings, log: Log, device: string) {
+    this.#state = newEvaluationState(run, settings, log, device);
     this.run = run;
     this.settings = settings;
     this.cache = this.#state.cache;
     this.log = log;
   }
 
-  /** Loads the run folder (its model in eval mode); settings override EVAL_DEFAULTS and are checked first (InputError naming each bad key). */
-  static open(runDir: string, settings: Partial<EvalSettings> = {}, log: Log = () => {}): RunEvaluation {
+  /**
+   * Loads the run folder (its model in eval mode, on options.device, default "cpu"); settings
+   * override EVAL_DEFAULTS and are checked first (InputError naming each bad key). On a GPU the
+   * model's passes (features, bits/dim, samples, completions) and Inception run there; what
+   * follows them (probe, kNN, Mahalanobis, FID statistics, OOD metrics) takes their results on the CPU.
+   */
+  static open(runDir: string, settings: Partial<EvalSettings> = {}, log: Log = () => {}, options: RunEvaluationOptions = {}): RunEvaluation {
     const resolved: EvalSettings = resolveEvalSettings(settings); // checked before the run loads
-    const run = loadRun(runDir);
+    const device = options.device ?? "cpu";
+    const run = loadRun(runDir, { device });
     if (settings.ood === undefined) resolved.ood = defaultOodDataset(run.config.data.name);
     const layers = run.modelConfig.encoderLayers;
     const layer = resolved.representationLayer;
@@ -61,7 +72,12 @@ export class RunEvaluation {
       run.palette.dispose();
       throw new InputError(`--layer ${JSON.stringify(layer)}: representation layer must be "auto" or an integer in [1, ${layers}] for this model`);
     }
-    return new RunEvaluation(run, resolved, log);
+    return new RunEvaluation(run, resolved, log, device);
+  }
+
+  /** Where the model computes. */
+  get device(): string {
+    return this.#state.device;
   }
 
   get mode(): string {

@@ -23,6 +23,12 @@ export class StudyError extends InputError {
 
 export interface StudyOptions {
   out: string;
+  /**
+   * Where every run trains and is evaluated: "cpu" (default), "cuda", "cuda:N" (`gcrl study`
+   * checks it first: checkDevice). Not one of the study's settings: an interrupted study may
+   * continue on another device.
+   */
+  device?: string;
   log?: (line: string) => void;
   /** Aborting finishes the training step in flight, saves its checkpoint and stops the study (status "interrupted"). */
   signal?: AbortSignal;
@@ -92,7 +98,7 @@ export async function runStudy(settings: StudySettings, options: StudyOptions): 
     const dir = join(out, "runs", plan.id);
     const tag = `[${i + 1}/${plans.length} ${plan.id}]`;
     if (!runState.trained) {
-      const result = await trainRun(plan, dir, tag, log, options.signal);
+      const result = await trainRun(plan, dir, tag, log, options);
       runState.trainSeconds = result.elapsedSeconds;
       runState.steps = result.step;
       if (result.status === "interrupted") {
@@ -114,7 +120,7 @@ export async function runStudy(settings: StudySettings, options: StudyOptions): 
       log(`${tag} evaluating (gcrl eval all)`);
       const started = performance.now();
       const background = plans.some((p) => p.role === "background") && plan.mode !== "simclr" ? { background: join(out, "runs", BACKGROUND_RUN_ID) } : {};
-      const ev = RunEvaluation.open(dir, { ...settings.eval, ...background }, (line) => log(`${tag}   ${line}`));
+      const ev = RunEvaluation.open(dir, { ...settings.eval, ...background }, (line) => log(`${tag}   ${line}`), { device: options.device ?? "cpu" });
       try {
         evals.set(plan.id, await evaluateAll(ev));
       } finally {
@@ -133,9 +139,10 @@ export async function runStudy(settings: StudySettings, options: StudyOptions): 
   return { status: "completed", out, report };
 }
 
-async function trainRun(plan: StudyRunPlan, dir: string, tag: string, log: (line: string) => void, signal: AbortSignal | undefined): Promise<RunResult> {
+async function trainRun(plan: StudyRunPlan, dir: string, tag: string, log: (line: string) => void, options: StudyOptions): Promise<RunResult> {
   const resume = existsSync(join(dir, "checkpoint.json"));
   if (!resume && existsSync(dir)) rmSync(dir, { recursive: true, force: true }); // stopped before its first checkpoint: nothing to keep
   log(`${tag} ${resume ? "resuming" : "training"} (${plan.mode}, α ${plan.config.objective.alpha}, β ${plan.config.objective.beta}, τ ${plan.config.objective.tau})`);
-  return train(plan.config, { out: dir, resume, log: (line) => log(`${tag} ${line}`), ...(signal ? { signal } : {}) });
+  const { signal, device } = options;
+  return train(plan.config, { out: dir, resume, log: (line) => log(`${tag} ${line}`), ...(signal ? { signal } : {}), ...(device !== undefined ? { device } : {}) });
 }

@@ -1,4 +1,4 @@
-// A training run's view of its data-parallel process group (docs/training.md, "Data-parallel
+// A training run's view of its data-parallel process group (docs/distributed.md, "Data-parallel
 // training"): N processes, one shard of every global batch each (PairLoader's shard option), the
 // same model on all of them. What each step exchanges:
 //

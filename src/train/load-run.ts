@@ -60,7 +60,7 @@ export function loadRun(dir: string, options: LoadRunOptions = {}): LoadedRun {
   try {
     checkPaletteFits(palette, run, palettePath, configPath);
     const warn = options.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
-    model = buildModel(run.model, { ...runCompute(run.config, warn), ...options.compute }, configPath);
+    model = buildModel(run.model, { ...runCompute(run.config, warn, options.device ?? "cpu"), ...options.compute }, configPath);
     const built = model;
     tidy(() => {
       const { tensors, metadata } = loadSafetensors(weightsPath);

@@ -51,7 +51,7 @@ export interface TrainOptions {
    */
   force?: boolean;
   /**
-   * Data-parallel training (docs/training.md, "Data-parallel training"): this process is one rank
+   * Data-parallel training (docs/distributed.md, "Data-parallel training"): this process is one rank
    * of a joined group (initProcessGroup; `gcrl train --nproc N` or torchrun's variables). Every rank
    * runs train() with the same config and `out`; train.batchSize is the global batch. Only rank 0
    * writes the run folder and prints; on resume every rank reads the run's checkpoint from `out`.

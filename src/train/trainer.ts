@@ -90,7 +90,7 @@ async function trainLocked(prepared: PreparedRun, options: TrainOptions, dp: Dat
   if (threads !== null) setNumThreads(threads);
   const threadsLine = threadsWarning(config.train.threads);
   if (threadsLine !== null) reporter.line(threadsLine);
-  const compute = runCompute(config, (line) => reporter.line(line));
+  const compute = runCompute(config, (line) => reporter.line(line), options.device ?? "cpu");
   const precision = compute.precision;
 
   const owned: Owned = [];

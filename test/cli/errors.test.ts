@@ -5,12 +5,13 @@
 // palette, NaN weights, a palette of the wrong K, config.json sections that disagree; data too small
 // for a batch (a folder, and IDX files given by --data-dir), an empty folder, an RGB folder with
 // fewer colours than K, a folder of mixed sizes; a full disk (/dev/full, and a 4 KiB tmpfs when
-// root), --device cuda without CUDA, an --out that cannot be created. A corrupt line in the middle
+// root), --device cuda without CUDA (train, sample, every eval subcommand, study), an --out that
+// cannot be created. A corrupt line in the middle
 // of metrics.jsonl only warns: eval, sample and resume go on.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { cudaAvailable } from "../../src/torch/index.ts";
@@ -308,6 +309,20 @@ describe("the environment: full disk, no CUDA, an --out that cannot be created",
     assertCleanError(await gcrl(["train", "--config", tinyFile, "--device", "cuda", "--out", out]), "train", message);
     assert.throws(() => readFileSync(join(out, RUN_FILES.config)), /ENOENT/);
     assertCleanError(await gcrl(["sample", "--run", runDir, "--device", "cuda", "--out", join(tmp.dir, "cuda.png")]), "sample", message);
+    assert.ok(!existsSync(join(tmp.dir, "cuda.png")));
+  });
+
+  test("--device cuda on a CPU-only build: gcrl eval (every subcommand) and gcrl study refuse it before anything is written", async (t) => {
+    if (cudaAvailable()) return t.skip("this libtorch has CUDA");
+    const message = /--device cuda: device 'cuda' requested but CUDA is not available: this libtorch build is CPU-only/;
+    const dir = runCopy("cuda-eval");
+    for (const sub of ["all", "probe", "knn", "likelihood", "fid", "ood"]) {
+      assertCleanError(await gcrl(["eval", sub, "--run", dir, "--device", "cuda", "--train-images", "16", "--test-images", "8"]), `eval ${sub}`, message);
+    }
+    for (const written of ["eval.json", "report.md", "eval", "cache"]) assert.ok(!existsSync(join(dir, written)), `${written} was written`);
+    const study = join(tmp.dir, "cases", "cuda-study");
+    assertCleanError(await gcrl(["study", "--out", study, "--steps", "1", "--device", "cuda"]), "study", message);
+    assert.ok(!existsSync(study), "the study folder was made");
   });
 
   test("an --out that cannot be created", async () => {

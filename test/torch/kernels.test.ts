@@ -364,4 +364,8 @@ test("train.precision bf16 falls back to fp32 with a warning where the CPU lacks
     assert.match(warnings.join("\n"), /bf16.*avx512_bf16 or amx_bf16.*fp32/);
   }
   assert.equal(trainingPrecision("fp32", (line) => warnings.push(line)), "fp32");
+  // On a GPU the host CPU's bf16 flags do not matter: no fallback, no warning.
+  const before = warnings.length;
+  assert.equal(trainingPrecision("bf16", (line) => warnings.push(line), "cuda"), "bf16");
+  assert.equal(warnings.length, before);
 });

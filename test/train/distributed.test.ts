@@ -21,7 +21,7 @@ after(() => tmp.cleanup());
 const tinyFile = join(tmp.dir, "tiny.json");
 writeFileSync(tinyFile, JSON.stringify(TINY_OVERRIDES, null, 2));
 
-/** float32 agreement of N = 2 with N = 1 (see docs/training.md, "Data-parallel training"). */
+/** float32 agreement of N = 2 with N = 1 (see docs/distributed.md, "Equal to one process"). */
 const LOSS_RTOL = 1e-5;
 const WEIGHT_ATOL = 1e-4;
 
