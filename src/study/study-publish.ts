@@ -12,7 +12,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { OOD_SCORE_INFO } from "../eval/run-evaluation.ts";
-import { OOD_SCORES, STUDY_FORMAT, type StudyReport, type StudyRow } from "./study-report.ts";
+import { OOD_SCORES, STUDY_FORMAT, distinctCommands, repeatNote, type StudyReport, type StudyRow } from "./study-report.ts";
 
 /** The OOD scores that use no labels: the "unsupervised" AUROCs the targets are about. */
 export const UNSUPERVISED_SCORES = OOD_SCORES.filter((s) => !OOD_SCORE_INFO[s].supervised);
@@ -24,8 +24,9 @@ function imagesOf(md: string): string[] {
 
 /**
  * Copies study.json, study.md and every image study.md shows from studyDir to resultsDir, and each
- * run's report.md and eval.json (study.md links them) with the images that report shows; returns
- * the copied paths (relative).
+ * run's report.md and eval.json (study.md links them) with the images that report shows, and each
+ * run's training record (config.json: the resolved config; metrics.jsonl: the curves), the
+ * background model's included; returns the copied paths (relative).
  */
 export function publishStudy(studyDir: string, resultsDir: string): string[] {
   const md = readFileSync(join(studyDir, "study.md"), "utf8");
@@ -34,9 +35,11 @@ export function publishStudy(studyDir: string, resultsDir: string): string[] {
     const dir = `runs/${r.id}`;
     if (!existsSync(join(studyDir, dir, "report.md"))) return [];
     const shown = imagesOf(readFileSync(join(studyDir, dir, "report.md"), "utf8")).map((p) => `${dir}/${p}`);
-    return [`${dir}/report.md`, `${dir}/eval.json`, ...shown];
+    return [`${dir}/report.md`, `${dir}/eval.json`, ...shown, ...trainingRecord(studyDir, dir)];
   });
-  const files = [...new Set(["study.json", "study.md", ...imagesOf(md), ...runFiles])];
+  // The background model of the likelihood ratio is no row, but its scores are in the table.
+  const background = trainingRecord(studyDir, "runs/background");
+  const files = [...new Set(["study.json", "study.md", ...imagesOf(md), ...runFiles, ...background])];
   for (const f of files) {
     const from = join(studyDir, f);
     if (!existsSync(from)) throw new Error(`${from}: referenced by the study's reports but missing`);
@@ -44,6 +47,11 @@ export function publishStudy(studyDir: string, resultsDir: string): string[] {
     copyFileSync(from, join(resultsDir, f));
   }
   return files;
+}
+
+/** A run folder's config.json and metrics.jsonl, those that exist (relative to studyDir). */
+function trainingRecord(studyDir: string, dir: string): string[] {
+  return ["config.json", "metrics.jsonl"].map((f) => `${dir}/${f}`).filter((f) => existsSync(join(studyDir, f)));
 }
 
 export function readStudyReport(path: string): StudyReport {
@@ -69,7 +77,7 @@ export function bestUnsupervisedAuroc(row: StudyRow): { score: string; auroc: nu
 /** The README's results block for a study: command, machine, budget, and one table row per run. */
 export function studyResultsMarkdown(report: StudyReport): string {
   const lines = [
-    `Command: \`${report.commands.map((c) => c.join(" ")).join("` then `") || "(library call)"}\``,
+    `Command: ${distinctCommands(report.commands).map((c) => `\`${c.line}\`${repeatNote(c.times)}`).join(" then ") || "(library call)"}`,
     `Machine: ${report.machine}. Budget: ${report.budget}. Data: ${report.data}, OOD: ${report.ood ?? "none"}. Written ${report.createdAt}.`,
     "",
     `| run | steps | training (min) | evaluation (min) | linear probe | kNN | test bits/dim | FID | best unsupervised OOD AUROC | ${OOD_SCORES.map((s) => `AUROC ${s}`).join(" | ")} |`,

@@ -139,6 +139,25 @@ function tableWithBest(rows: StudyRow[], columns: { header: string; value: (r: S
   };
 }
 
+/**
+ * The study's distinct command lines in the order first run, each with how many times it ran (the
+ * same command again continues an interrupted study). study.json keeps every invocation
+ * (report.commands); only the rendering folds repeats.
+ */
+export function distinctCommands(commands: readonly (readonly string[])[]): { line: string; times: number }[] {
+  const counts = new Map<string, number>();
+  for (const c of commands) {
+    const line = c.join(" ");
+    counts.set(line, (counts.get(line) ?? 0) + 1);
+  }
+  return [...counts].map(([line, times]) => ({ line, times }));
+}
+
+/** " (run 3 times: the same command continues a study)" for a repeated command, "" otherwise. */
+export function repeatNote(times: number): string {
+  return times === 1 ? "" : ` (run ${times} times: the same command continues a study)`;
+}
+
 export function studyDocumentBlocks(report: StudyReport, plans: StudyRunPlan[], state: StudyState): Block[] {
   const rows = report.rows;
   const blocks: Block[] = [];
@@ -146,7 +165,7 @@ export function studyDocumentBlocks(report: StudyReport, plans: StudyRunPlan[], 
     kind: "paragraph",
     text: `Data **${report.data}**, OOD **${report.ood ?? "none"}**; the same architecture, data, seed and budget (${report.budget}) for every run. Machine: ${report.machine}. Written ${report.createdAt}.`,
   });
-  blocks.push({ kind: "code", text: report.commands.map((c) => c.join(" ")).join("\n") || "(library call)" });
+  blocks.push({ kind: "code", text: distinctCommands(report.commands).map((c) => (c.times === 1 ? c.line : `${c.line}   #${repeatNote(c.times)}`)).join("\n") || "(library call)" });
   const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
   const columns = [
     { header: "linear probe", value: (r: StudyRow) => r.probe, format: pct, better: "max" as const },

@@ -37,6 +37,8 @@ test("studyResultsMarkdown: a known row; best unsupervised AUROC ignores supervi
   const md = studyResultsMarkdown(report([r, row("simclr", { bitsPerDim: null, fid: null, steps: null })]));
   const lines = md.split("\n");
   assert.equal(lines[0], "Command: `gcrl study --out s`");
+  const continued = studyResultsMarkdown({ ...report([r]), commands: [["gcrl", "study", "--out", "s"], ["gcrl", "study", "--out", "s"], ["gcrl", "study", "--out", "t"]] });
+  assert.equal(continued.split("\n")[0], "Command: `gcrl study --out s` (run 2 times: the same command continues a study) then `gcrl study --out t`");
   assert.match(lines[1]!, /^Machine: 2 × CPU\. Budget: 100 steps per run \(equal steps\)\./);
   assert.ok(lines[5]!.startsWith("| gcrl | 100 | 10.0 | 1.5 | 86.12% | 80.00% | 1.2346 | 12.35 | 0.910 (mahalanobis) | 0.200 | "), lines[5]);
   assert.ok(lines[6]!.startsWith("| simclr | n/a | 10.0 | 1.5 | 86.12% | 80.00% | n/a | n/a | n/a | "), lines[6]);
@@ -57,8 +59,14 @@ test("publishStudy copies study.json, study.md, the runs' reports and the images
     writeFileSync(join(study, "runs", "gcrl", "report.md"), "![roc](eval/roc.png)\n");
     writeFileSync(join(study, "runs", "gcrl", "eval.json"), "{}");
     writeFileSync(join(study, "runs", "gcrl", "eval", "roc.png"), "png");
+    writeFileSync(join(study, "runs", "gcrl", "config.json"), "{}");
+    writeFileSync(join(study, "runs", "gcrl", "metrics.jsonl"), "{}\n");
+    mkdirSync(join(study, "runs", "background"));
+    writeFileSync(join(study, "runs", "background", "config.json"), "{}");
+    writeFileSync(join(study, "runs", "background", "checkpoint.safetensors"), "weights");
     const out = join(folder.dir, "results");
-    assert.deepEqual(publishStudy(study, out), ["study.json", "study.md", "runs/gcrl/eval/samples.png", "runs/gcrl/report.md", "runs/gcrl/eval.json", "runs/gcrl/eval/roc.png"]);
+    assert.deepEqual(publishStudy(study, out), ["study.json", "study.md", "runs/gcrl/eval/samples.png", "runs/gcrl/report.md", "runs/gcrl/eval.json", "runs/gcrl/eval/roc.png", "runs/gcrl/config.json", "runs/gcrl/metrics.jsonl", "runs/background/config.json"]);
+    assert.ok(!existsSync(join(out, "runs", "background", "checkpoint.safetensors")), "no checkpoints");
     assert.ok(existsSync(join(out, "runs", "gcrl", "eval", "samples.png")));
     assert.ok(!existsSync(join(out, "runs", "gcrl", "model.safetensors")), "no weights");
     writeFileSync(join(study, "study.md"), "![gone](runs/gcrl/eval/missing.png)\n");
