@@ -11,8 +11,10 @@
 // The ATen entry points to oneDNN were measured and lose (docs/engine.md, "fp32 GEMM routes"):
 // mkldnn_linear and mkldnn_linear_backward_* need mkldnn-layout tensors, and the conversions cost
 // more than the GEMM gains; at::native::mkldnn_matmul refuses float32 in 1.13 ("only enabled for
-// bf16 path"). dnnl_sgemm measured 1.2–1.45× OpenBLAS on dx and dW for every Linear shape of the
-// reference and study models, and 1.0–1.2× on the forward (one thread, under load).
+// bf16 path"). On the AMD EPYC of docs/engine.md (one thread, thread CPU time, under load),
+// dnnl_sgemm ran the 50,176- and 25,088-row Linears of the reference and study models at
+// 1.2–1.3× the OpenBLAS chunks for dx, 1.2–1.55× for dW, 1.0–1.2× for the forward (up to 2.1×
+// on the 16-wide logits); the per-shape choice keeps OpenBLAS wherever it measures faster.
 //
 // gcrl::set_fp32_gemm(str mode) -> ()    "auto" (measure per shape), "openblas", "onednn" (forced;
 //                                         onednn falls back to openblas where dnnl_sgemm is absent)
