@@ -1,10 +1,13 @@
 // Engine benchmarks: the cost of one call through the binding, and a large float32 matmul through
 // the binding next to the same matmul through Debian's PyTorch (same libtorch, same thread count).
-// The binding must add nothing: expected ratio >= 0.95.
+// The binding must add nothing: expected ratio >= 0.95. Then the matmul peaks this process can reach,
+// side by side in alternating rounds: float32 through OpenBLAS (aten::mm, as the environment
+// configures OpenBLAS), float32 through oneDNN (dnnl_sgemm, gcrl::fp32_mm), and bfloat16 through
+// oneDNN (aten::mm on bf16 operands); the best float32 peak is what MFU is measured against.
 import { performance } from "node:perf_hooks";
 import { native } from "../src/torch/native.ts";
 import { opId } from "../src/torch/dispatch.ts";
-import { ones, randn, tidy, getNumThreads, buildInfo, bf16Supported } from "../src/torch/index.ts";
+import { ones, randn, tidy, getNumThreads, buildInfo, bf16Supported, fp32Mm, fp32GemmReport, type Fp32GemmRoute } from "../src/torch/index.ts";
 import { runPythonJson, pythonTorchAvailable } from "./python.ts";
 
 function timeIt(iterations: number, fn: () => void): number {
@@ -42,16 +45,63 @@ print(json.dumps({"us": best * 1e6}))`);
   b.dispose();
 }
 
-/** Best GFLOP/s of an n×n·n×n matmul over `repeats` (float32, or bfloat16 operands). */
-export function matmulPeak(n: number, repeats: number, dtype: "float32" | "bfloat16" = "float32"): number {
+/**
+ * Best GFLOP/s of an n×n·n×n matmul over `repeats`: float32 or bfloat16 operands through aten::mm
+ * (float32: OpenBLAS; bfloat16: oneDNN where the CPU multiplies bf16), or float32 through one route
+ * of gcrl::fp32_mm (route "onednn": dnnl_sgemm).
+ */
+export function matmulPeak(n: number, repeats: number, dtype: "float32" | "bfloat16" = "float32", route: Fp32GemmRoute | null = null): number {
   const a = randn([n, n]).to(dtype);
   const b = randn([n, n]).to(dtype);
-  tidy(() => a.matmul(b)); // warm-up
+  const mm = route === null ? () => tidy(() => a.matmul(b)) : () => tidy(() => fp32Mm(a, b, route));
+  mm(); // warm-up
   let best = Infinity;
-  for (let i = 0; i < repeats; i++) best = Math.min(best, timeIt(1, () => tidy(() => a.matmul(b))));
+  for (let i = 0; i < repeats; i++) best = Math.min(best, timeIt(1, mm));
   a.dispose();
   b.dispose();
   return (2 * n * n * n) / (best / 1000) / 1e9;
+}
+
+export interface MatmulPeaks {
+  /** GFLOP/s at n³: float32 through OpenBLAS, through oneDNN (null where dnnl_sgemm is not in the process), bfloat16 through aten::mm (null when not asked for). */
+  openblas: number;
+  onednn: number | null;
+  bf16: number | null;
+  /** The better float32 peak. */
+  best32: number;
+  /** What the peaks ran on: OpenBLAS's kernel set, oneDNN's version, or why oneDNN is unavailable. */
+  note: string;
+}
+
+/**
+ * The matmul peaks of this process at n³, measured in `rounds` alternating rounds (OpenBLAS,
+ * oneDNN, bf16, OpenBLAS, …) so that each sees the same machine load; each peak is the best of
+ * `repeats` × rounds. bf16 only when asked for (emulated, and slow, on CPUs without native bf16).
+ */
+export function matmulPeaks(n: number, repeats: number, rounds: number, withBf16: boolean): MatmulPeaks {
+  const report = fp32GemmReport();
+  let openblas = 0;
+  let onednn: number | null = null;
+  let bf16: number | null = null;
+  for (let r = 0; r < rounds; r++) {
+    openblas = Math.max(openblas, matmulPeak(n, repeats));
+    if (report.onednnAvailable) onednn = Math.max(onednn ?? 0, matmulPeak(n, repeats, "float32", "onednn"));
+    if (withBf16) bf16 = Math.max(bf16 ?? 0, matmulPeak(n, bf16Supported() ? repeats : 1, "bfloat16"));
+  }
+  const note = `OpenBLAS kernels ${report.openblasCore ?? "?"}; ${report.onednnAvailable ? `oneDNN ${report.onednnVersion ?? "?"} (dnnl_sgemm)` : `oneDNN unavailable: ${report.onednnReason}`}`;
+  return { openblas, onednn, bf16, best32: Math.max(openblas, onednn ?? 0), note };
+}
+
+/** The peaks as printed lines, with `label` (e.g. "1024³, best of 5 × 3 alternating rounds"). */
+export function describePeaks(p: MatmulPeaks, label: string): string[] {
+  const f = (x: number | null): string => (x === null ? "n/a" : `${x.toFixed(1)} GFLOP/s`);
+  return [
+    `matmul peaks (${label}; ${p.note}):`,
+    `  float32 OpenBLAS   ${f(p.openblas)}`,
+    `  float32 oneDNN     ${f(p.onednn)}${p.onednn !== null ? `  (${(p.onednn / p.openblas).toFixed(2)}× OpenBLAS)` : ""}`,
+    ...(p.bf16 !== null ? [`  bfloat16 oneDNN    ${f(p.bf16)}  (${(p.bf16 / p.best32).toFixed(2)}× the best float32; ${bf16Supported() ? "native bf16" : "no native bf16 on this CPU: libtorch emulates it"})`] : []),
+    `  best float32       ${f(p.best32)}`,
+  ];
 }
 
 function pythonMatmul(n: number, repeats: number): number | null {
@@ -91,7 +141,7 @@ export function benchEngine(): void {
   } else {
     console.log(`  PyTorch reference unavailable (${pythonTorchAvailable() ? "failed" : "python3-torch not importable"})`);
   }
-  // The bf16 peak: oneDNN's bf16 GEMM where the CPU multiplies bf16 natively, an emulation otherwise.
-  const bf16 = matmulPeak(n, bf16Supported() ? 10 : 2, "bfloat16");
-  console.log(`matmul ${n}x${n}x${n} bfloat16 operands: ${bf16.toFixed(1)} GFLOP/s, ${(bf16 / ours).toFixed(2)}× float32 (${bf16Supported() ? "native bf16" : "no native bf16 on this CPU: libtorch emulates it"})`);
+  // The peaks side by side: float32 on OpenBLAS and on oneDNN, bf16 on oneDNN (its bf16 GEMM where
+  // the CPU multiplies bf16 natively, an emulation otherwise).
+  for (const line of describePeaks(matmulPeaks(n, 5, 3, true), `${n}³, best of 5 × 3 alternating rounds`)) console.log(line);
 }

@@ -4,10 +4,12 @@
 // OpenBLAS on its own threads (what training runs), and chunks in parallel over libtorch's threads
 // with OpenBLAS on one thread (the setBlasThreads(1) option); prints GFLOP/s (3 GEMMs of
 // 2·rows·in·out FLOPs each) and the ratio to aten::linear. Runs with the caching allocator on, as
-// training does (without it, page faults on the 25 MB–51 MB outputs swamp the GEMMs). Then the
+// training does (without it, page faults on the 25 MB–51 MB outputs swamp the GEMMs). The chunk
+// columns force gcrl::linear's float32 GEMMs onto OpenBLAS; two more columns run them on oneDNN
+// (one dnnl_sgemm per product) and on the per-shape choice ("auto", what training runs). Then the
 // fused axial attention (gcrl::attention) against the reference attention, side by side.
 import { performance } from "node:perf_hooks";
-import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, withCpuCacheSync, resolveCompute, type Tensor, type KernelPath } from "../src/torch/index.ts";
+import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, setFp32Gemm, fp32GemmReport, type Fp32GemmMode, withCpuCacheSync, resolveCompute, type Tensor, type KernelPath } from "../src/torch/index.ts";
 import { multiHeadAttention } from "../src/model/attention.ts";
 
 const THREADS = 2;
@@ -59,19 +61,30 @@ function kernelTable(): void {
   {
     console.log(`== kernels: Linear forward + backward on ${ROWS} rows (a reference-model batch), float32, ${THREADS} threads; median of ${REPEATS} ==`);
     const blas = blasThreads();
-    const header = ["layer (in→out)", "aten::linear", ...CHUNKS.map((c) => `seq. ${c}${c === LINEAR_CHUNK_ROWS ? "*" : ""}`), ...(blas === null ? [] : PARALLEL_CHUNKS.map((c) => `par. ${c}`))];
-    console.log(`  (seq.: chunks one after another, OpenBLAS on ${blas ?? "its"} threads; par.: chunks spread over ${THREADS} libtorch threads, OpenBLAS on 1 thread${blas === null ? " — not OpenBLAS here, skipped" : ""})`);
+    const startMode = fp32GemmReport().mode;
+    const onednn = fp32GemmReport().onednnAvailable;
+    const gemm = <T>(mode: Fp32GemmMode, fn: () => T): T => {
+      setFp32Gemm(mode);
+      try {
+        return fn();
+      } finally {
+        setFp32Gemm(startMode);
+      }
+    };
+    const header = ["layer (in→out)", "aten::linear", ...CHUNKS.map((c) => `seq. ${c}${c === LINEAR_CHUNK_ROWS ? "*" : ""}`), ...(blas === null ? [] : PARALLEL_CHUNKS.map((c) => `par. ${c}`)), ...(onednn ? ["oneDNN", "auto"] : [])];
+    console.log(`  (seq.: chunks one after another, OpenBLAS on ${blas ?? "its"} threads; par.: chunks spread over ${THREADS} libtorch threads, OpenBLAS on 1 thread${blas === null ? " — not OpenBLAS here, skipped" : ""}; oneDNN: one dnnl_sgemm per product${onednn ? "" : " — unavailable here, skipped"}; auto: gcrl::linear's per-shape choice)`);
     console.log(`  ${header.map((h, i) => (i === 0 ? h.padEnd(18) : h.padStart(14))).join("")}`);
     let totalAten = 0;
     let totalChosen = 0;
     let totalParallel = 0;
+    let totalAuto = 0;
     for (const [name, inF, outF] of SHAPES) {
       const flops = 3 * 2 * ROWS * inF * outF;
       const aten = time((x, w, b) => op("aten::linear", x, w, b) as Tensor, inF, outF);
       const cells = [`${(flops / aten / 1e9).toFixed(1)} GF/s`];
       totalAten += aten;
       for (const c of CHUNKS) {
-        const t = time((x, w, b) => linearChunked(x, w, b, { chunkRows: c }), inF, outF);
+        const t = gemm("openblas", () => time((x, w, b) => linearChunked(x, w, b, { chunkRows: c }), inF, outF));
         if (c === LINEAR_CHUNK_ROWS) totalChosen += t;
         cells.push(`${(flops / t / 1e9).toFixed(1)} (${(aten / t).toFixed(2)}×)`);
       }
@@ -79,7 +92,7 @@ function kernelTable(): void {
         setBlasThreads(1);
         try {
           for (const c of PARALLEL_CHUNKS) {
-            const t = time((x, w, b) => linearChunked(x, w, b, { chunkRows: c }), inF, outF);
+            const t = gemm("openblas", () => time((x, w, b) => linearChunked(x, w, b, { chunkRows: c }), inF, outF));
             if (c === LINEAR_CHUNK_ROWS) totalParallel += t;
             cells.push(`${(flops / t / 1e9).toFixed(1)} (${(aten / t).toFixed(2)}×)`);
           }
@@ -87,9 +100,17 @@ function kernelTable(): void {
           setBlasThreads(blas);
         }
       }
+      if (onednn) {
+        for (const mode of ["onednn", "auto"] as const) {
+          const t = gemm(mode, () => time((x, w, b) => linearChunked(x, w, b), inF, outF));
+          if (mode === "auto") totalAuto += t;
+          cells.push(`${(flops / t / 1e9).toFixed(1)} (${(aten / t).toFixed(2)}×)`);
+        }
+      }
       console.log(`  ${`${name} (${inF}→${outF})`.padEnd(18)}${cells.map((c) => c.padStart(14)).join("")}`);
     }
-    console.log(`  all four layers, chunks of ${LINEAR_CHUNK_ROWS} one after another (*, what training runs) vs aten::linear: ${(totalAten / totalChosen).toFixed(2)}× (${(totalAten * 1000).toFixed(0)} → ${(totalChosen * 1000).toFixed(0)} ms)`);
+    console.log(`  all four layers, OpenBLAS chunks of ${LINEAR_CHUNK_ROWS} one after another (*, what training ran before the per-shape choice) vs aten::linear: ${(totalAten / totalChosen).toFixed(2)}× (${(totalAten * 1000).toFixed(0)} → ${(totalChosen * 1000).toFixed(0)} ms)`);
+    if (onednn) console.log(`  all four layers, the per-shape choice (auto, what training runs) vs aten::linear: ${(totalAten / totalAuto).toFixed(2)}× (${(totalAten * 1000).toFixed(0)} → ${(totalAuto * 1000).toFixed(0)} ms); vs OpenBLAS chunks of ${LINEAR_CHUNK_ROWS}: ${(totalChosen / totalAuto).toFixed(2)}×`);
     if (blas !== null) console.log(`  all four layers, parallel chunks of ${LINEAR_CHUNK_ROWS} on 1-thread OpenBLAS vs aten::linear: ${(totalAten / totalParallel).toFixed(2)}× (${(totalAten * 1000).toFixed(0)} → ${(totalParallel * 1000).toFixed(0)} ms)`);
   }
 }

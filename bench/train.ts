@@ -5,8 +5,11 @@
 // and its --bf16 autocast). Our step runs on the fast kernel path (native/kernels/kernels.cc: chunked
 // Linear GEMMs, fused attention) and on the reference path (aten::linear, matmul/softmax attention),
 // alternating step by step, so their ratio is measured side by side; and in bf16 mixed precision
-// where the CPU multiplies bf16 natively. The float32 (and bf16) matmul peak measured in the same
-// run gives the model-FLOP utilisation (MFU).
+// where the CPU multiplies bf16 natively. The matmul peaks measured at the start of the same run
+// (float32 through OpenBLAS and through oneDNN, bf16 through oneDNN; bench/engine.ts matmulPeaks)
+// give the model-FLOP utilisation (MFU), against the better float32 peak. The fast path also runs
+// with every float32 GEMM forced onto OpenBLAS (as before issue 17's per-shape choice), alternating
+// with the others, and the run prints the choice gcrl::linear made per GEMM shape.
 //
 // One step = forward of both views (one encoder pass over 2B images, decoder over the weak view),
 // hybrid loss, backward, AdamW step — what torch_ref.py's step() does (no gradient clipping, no
@@ -26,8 +29,8 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { AdamW, manualSeed, randint, setNumThreads, getNumThreads, buildInfo, tidy, weightDecayGroups, bf16Supported, setCpuCache, CPU_CACHE_BYTES, blasThreads, setBlasThreads, type Tensor, type KernelPath, type MatmulPrecision } from "../src/torch/index.ts";
-import { matmulPeak } from "./engine.ts";
+import { AdamW, manualSeed, randint, setNumThreads, getNumThreads, buildInfo, tidy, weightDecayGroups, bf16Supported, setCpuCache, CPU_CACHE_BYTES, blasThreads, setBlasThreads, setFp32Gemm, fp32GemmReport, type Tensor, type KernelPath, type MatmulPrecision, type Fp32GemmMode } from "../src/torch/index.ts";
+import { matmulPeaks, describePeaks } from "./engine.ts";
 import { native } from "../src/torch/native.ts";
 import { GCRLModel, type ModelConfig } from "../src/model/index.ts";
 import { hybridLoss, type ObjectiveMode } from "../src/train/objectives.ts";
@@ -182,7 +185,7 @@ export class OpProfile {
 }
 
 /** The model, optimizer and token batches of our side, built once; step() runs one training step. */
-export function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (path?: KernelPath, precision?: MatmulPrecision, cache?: boolean, blas1?: boolean) => StepTimes; dispose: () => void } {
+export function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (path?: KernelPath, precision?: MatmulPrecision, cache?: boolean, blas1?: boolean, gemm?: Fp32GemmMode) => StepTimes; dispose: () => void } {
   manualSeed(0);
   const model = new GCRLModel(setup.model).train();
   const opt = new AdamW(weightDecayGroups(model, setup.optim.weightDecay), { lr: setup.optim.lr, betas: setup.optim.betas, eps: setup.optim.eps });
@@ -190,12 +193,15 @@ export function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (p
   const weak = randint(0, k, [setup.batch, h, w]);
   const strong = setup.objective.mode === "igpt" ? null : randint(0, k, [setup.batch, h, w]);
   const blas = blasThreads();
-  const step = (path: KernelPath = "fast", precision: MatmulPrecision = "fp32", cache = path === "fast", blas1 = false): StepTimes => {
+  // gcrl::linear's float32 GEMM routes as the process started (GCRL_FP32_GEMM, default "auto").
+  const gemmMode = fp32GemmReport().mode;
+  const step = (path: KernelPath = "fast", precision: MatmulPrecision = "fp32", cache = path === "fast", blas1 = false, gemm: Fp32GemmMode = gemmMode): StepTimes => {
     model.setCompute({ kernels: path, precision }); // the model's own setting, kept until the next step changes it
     // The trainer runs with the caching allocator (train() wraps itself in withCpuCache); the
     // cache stays on between cached steps so they reuse each other's blocks, as training steps do.
     setCpuCache(cache ? CPU_CACHE_BYTES : 0);
     if (blas !== null) setBlasThreads(blas1 ? 1 : blas);
+    setFp32Gemm(gemm);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     opt.zeroGrad();
@@ -216,6 +222,7 @@ export function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (p
     step,
     dispose: () => {
       if (blas !== null) setBlasThreads(blas);
+      setFp32Gemm(gemmMode);
       opt.dispose();
       model.dispose();
       weak.dispose();
@@ -302,6 +309,29 @@ function cpuCapability(): string {
   return /CPU capability usage: (\S+)/.exec(buildInfo().config)?.[1] ?? "unknown";
 }
 
+/** gcrl::linear's float32 GEMM routes as chosen in this process: per GEMM shape, the route and both routes' GFLOP/s (best of three at first use). */
+export function printGemmChoices(): void {
+  const r = fp32GemmReport();
+  if (!r.onednnAvailable) {
+    console.log(`  float32 GEMM routes: OpenBLAS for every GEMM (oneDNN unavailable: ${r.onednnReason})`);
+    return;
+  }
+  if (r.choices.length === 0) {
+    console.log(`  float32 GEMM routes: none measured (mode ${r.mode}${r.mode === "auto" ? "" : ": forced, GCRL_FP32_GEMM or setFp32Gemm"})`);
+    return;
+  }
+  console.log(`  float32 GEMM routes chosen by gcrl::linear (GFLOP/s at first use, best of 3 alternating runs; OpenBLAS row chunks vs one oneDNN dnnl_sgemm; ${r.choices[0]!.threads} threads):`);
+  const names = { forward: "y = x·Wᵀ", input_grad: "dx = g·W", weight_grad: "dW = gᵀ·x" } as const;
+  const order = { forward: 0, input_grad: 1, weight_grad: 2 } as const;
+  const rows = [...r.choices].filter((c) => c.rows * c.in * c.out >= 1e6).sort((a, b) => b.rows - a.rows || a.in - b.in || a.out - b.out || a.blasThreads - b.blasThreads || order[a.gemm] - order[b.gemm]);
+  for (const c of rows) {
+    const f = 2 * c.rows * c.in * c.out / 1e9;
+    console.log(`    ${`${c.rows}×${c.in}→${c.out}`.padEnd(16)} ${names[c.gemm].padEnd(10)} ${c.route.padEnd(8)}  OpenBLAS ${(f / c.openblasSeconds).toFixed(1).padStart(6)}  oneDNN ${(f / c.onednnSeconds).toFixed(1).padStart(6)} GFLOP/s${c.blasThreads === 1 ? "  (OpenBLAS on 1 thread)" : ""}`);
+  }
+  const small = r.choices.length - rows.length;
+  if (small > 0) console.log(`    (and ${small} GEMMs under 1 M multiply-adds: ${r.choices.filter((c) => c.rows * c.in * c.out < 1e6 && c.route === "onednn").length} on oneDNN)`);
+}
+
 const gb = (kb: number): string => `${(kb / 1024 / 1024).toFixed(2)} GB`;
 
 export function benchTrain(): void {
@@ -344,11 +374,18 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
       return `torch_ref.py${bf16 ? " --bf16" : ""} failed (or ran past its ${bf16 ? 10 : 30}-minute limit): ${(err as Error).message.split("\n")[0]}`;
     }
   };
-  const peak32 = matmulPeak(1024, 5);
+  // The matmul peaks, side by side (float32 OpenBLAS and oneDNN, bf16 oneDNN where it runs natively).
+  const peaks = matmulPeaks(1024, 5, 2, withBf16);
+  for (const line of describePeaks(peaks, "1024³, best of 5 × 2 alternating rounds, this run")) console.log(line);
+  const peak32 = peaks.best32;
+  const gemmMode = fp32GemmReport().mode;
+  const openblasOnly = (): StepTimes => ours.step("fast", "fp32", true, false, "openblas");
   const warmups: number[] = [];
-  for (let i = 0; i < WARMUP_STEPS; i++) warmups.push(ours.step("fast").wall, ours.step("fast", "fp32", true, true).wall, ours.step("reference").wall);
-  console.log(`  (our warm-up steps, fast / fast with OpenBLAS on 1 thread / reference path, alternating: ${warmups.map((w) => `${w.toFixed(1)} s`).join(", ")})`);
+  // The first fast steps also measure gcrl::linear's GEMM routes for every shape (under "auto").
+  for (let i = 0; i < WARMUP_STEPS; i++) warmups.push(ours.step("fast").wall, openblasOnly().wall, ours.step("fast", "fp32", true, true).wall, ours.step("reference").wall);
+  console.log(`  (our warm-up steps, fast / fast with OpenBLAS GEMMs only / fast with OpenBLAS on 1 thread / reference path, alternating: ${warmups.map((w) => `${w.toFixed(1)} s`).join(", ")})`);
   const fast: StepTimes[] = [];
+  const fastOpenblas: StepTimes[] = [];
   const fastBlas1: StepTimes[] = [];
   const reference: StepTimes[] = [];
   const theirs: TorchRefResult[] = [];
@@ -359,6 +396,7 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
     ops.on = profile;
     for (let s = 0; s < steps; s++) fast.push(ours.step("fast"));
     ops.on = false;
+    for (let s = 0; s < steps; s++) fastOpenblas.push(openblasOnly());
     for (let s = 0; s < steps; s++) fastBlas1.push(ours.step("fast", "fp32", true, true));
     for (let s = 0; s < steps; s++) reference.push(ours.step("reference"));
     if (pythonProblem === null) {
@@ -378,12 +416,15 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
     const step = med(xs, "wall");
     const imgs = b / step;
     console.log(`gcrl ${label}, median of ${xs.length} steps:`);
-    console.log(`  step ${step.toFixed(2)} s  ${imgs.toFixed(2)} img/s  ${((imgs * flopsPerImage) / 1e9).toFixed(1)} model-GFLOP/s (${mfu(imgs, peak32)} of the float32 matmul peak)   (CPU ${med(xs, "cpu").toFixed(1)} s/step, of which system ${med(xs, "sys").toFixed(1)} s)`);
+    console.log(`  step ${step.toFixed(2)} s  ${imgs.toFixed(2)} img/s  ${((imgs * flopsPerImage) / 1e9).toFixed(1)} model-GFLOP/s (${mfu(imgs, peak32)} of the best float32 matmul peak)   (CPU ${med(xs, "cpu").toFixed(1)} s/step, of which system ${med(xs, "sys").toFixed(1)} s)`);
     console.log(`  forward ${med(xs, "forward").toFixed(2)} s, backward ${med(xs, "backward").toFixed(2)} s, AdamW + freeing the graph ${(med(xs, "optimizer") * 1000).toFixed(0)} ms`);
     return imgs;
   };
-  console.log(`float32 matmul peak (1024³, best of 5, this run): ${peak32.toFixed(1)} GFLOP/s`);
-  const fastImgs = describe("float32, fast path (gcrl::linear, fused attention, caching allocator): what the trainer runs", fast);
+  console.log(`best float32 matmul peak (1024³, this run): ${peak32.toFixed(1)} GFLOP/s (${peak32 === peaks.openblas ? "OpenBLAS" : "oneDNN"})`);
+  const fastImgs = describe(`float32, fast path (gcrl::linear with GEMM routes "${gemmMode}", fused attention, caching allocator): what the trainer runs`, fast);
+  const openblasImgs = describe("float32, fast path with every GEMM on OpenBLAS row chunks (as before the per-shape choice)", fastOpenblas);
+  console.log(`ratio fast path / the same with OpenBLAS GEMMs only: ${(fastImgs / openblasImgs).toFixed(2)} (images/s, side by side); by CPU time per step ${(med(fastOpenblas, "cpu") / med(fast, "cpu")).toFixed(2)}`);
+  printGemmChoices();
   const blas1Imgs = describe("float32, fast path with OpenBLAS on 1 thread (gcrl::linear's parallel chunks)", fastBlas1);
   const refImgs = describe("float32, reference path (aten::linear, matmul/softmax attention, default allocator)", reference);
   console.log(`ratio fast/reference path: ${(fastImgs / refImgs).toFixed(2)} (images/s, side by side); with OpenBLAS on 1 thread ${(blas1Imgs / refImgs).toFixed(2)}, using ${(med(reference, "cpu") / med(fastBlas1, "cpu")).toFixed(2)}× less CPU time than the reference`);
@@ -422,11 +463,11 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
     );
     return;
   }
-  const peak16 = matmulPeak(1024, 3, "bfloat16");
+  const peak16 = peaks.bf16!;
   const ours16: StepTimes[] = [];
   ours.step("fast", "bf16");
   for (let s = 0; s < steps; s++) ours16.push(ours.step("fast", "bf16"));
-  console.log(`bfloat16 matmul peak (1024³, best of 3, this run): ${peak16.toFixed(1)} GFLOP/s`);
+  console.log(`bfloat16 matmul peak (1024³, oneDNN, measured with the float32 peaks above): ${peak16.toFixed(1)} GFLOP/s`);
   const bf16Imgs = describe("bf16 mixed precision, fast kernels", ours16);
   console.log(`  MFU against the bf16 peak: ${mfu(bf16Imgs, peak16)}; bf16/float32 (ours): ${(bf16Imgs / fastImgs).toFixed(2)}`);
   const bf = tryTorchRef(true);

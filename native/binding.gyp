@@ -12,7 +12,7 @@
       "target_name": "gcrl_native",
       "sources": [
         "binding/addon.cc", "binding/handle.cc", "binding/ops.cc", "binding/tensor.cc", "binding/jit.cc", "binding/distributed.cc",
-        "kernels/kernels.cc", "kernels/allocator.cc"
+        "kernels/kernels.cc", "kernels/allocator.cc", "kernels/fp32_gemm.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -79,7 +79,8 @@ export interface LinearChunkedOptions {
 
 /**
  * gcrl::linear: x·Wᵀ + b with x (..., in), W (out, in), b (out) or null, float32 or float64 on the
- * CPU, every GEMM of forward and backward over at most chunkRows rows of the flattened x; with
+ * CPU, every GEMM of forward and backward over at most chunkRows rows of the flattened x (in
+ * float32, per shape, either that on OpenBLAS or one oneDNN GEMM over all rows: setFp32Gemm); with
  * bf16, x float32 or bfloat16, W and b float32, and y bfloat16 (see LinearChunkedOptions.bf16).
  */
 export function linearChunked(x: Tensor, weight: Tensor, bias: Tensor | null, options: LinearChunkedOptions = {}): Tensor {
@@ -121,7 +122,8 @@ function linearInBf16(x: Tensor, weight: Tensor, compute: ComputeOptions): boole
 
 /**
  * y = x·Wᵀ + b, x (..., in), W (out, in), b (out) or null. On kernels "fast", for tensors gcrl::linear
- * takes: gcrl::linear (chunked GEMMs in fp32; one bf16 GEMM per product under precision "bf16");
+ * takes: gcrl::linear (in fp32 chunked OpenBLAS GEMMs or one oneDNN GEMM, the faster per shape:
+ * setFp32Gemm; bf16 GEMMs under precision "bf16");
  * otherwise aten::linear, whose errors name bad arguments as linear's (under "bf16" on operands
  * cast to bfloat16, as autocast casts them). Under "bf16" the result is bfloat16 either way.
  */
@@ -175,6 +177,60 @@ export function matmulKernel(a: Tensor, b: Tensor, compute: ComputeOptions): Ten
  */
 export function widenBf16(t: Tensor): Tensor {
   return t.dtype === "bfloat16" ? t.to("float32") : t;
+}
+
+/**
+ * How gcrl::linear runs its float32 GEMMs (y = x·Wᵀ + b, dx = g·W, dW = gᵀ·x): "auto" (the
+ * default) measures, at the first use of each (GEMM, rows, in, out, threads) shape, OpenBLAS over
+ * row chunks against one oneDNN dnnl_sgemm call, and keeps the faster for the process; "openblas"
+ * and "onednn" force a route (for comparisons). Where oneDNN's dnnl_sgemm is not in the process
+ * every GEMM takes OpenBLAS, and fp32GemmReport() says why. Process-wide, like setBlasThreads; the
+ * initial value comes from GCRL_FP32_GEMM. Float64 and bf16 Linears are not affected.
+ */
+export type Fp32GemmMode = "auto" | "openblas" | "onednn";
+export type Fp32GemmRoute = "openblas" | "onednn";
+
+export interface Fp32GemmChoice {
+  gemm: "forward" | "input_grad" | "weight_grad";
+  rows: number;
+  in: number;
+  out: number;
+  /** libtorch's intra-op threads and OpenBLAS's threads when measured (-1: not OpenBLAS). */
+  threads: number;
+  blasThreads: number;
+  route: Fp32GemmRoute;
+  /** Best of three runs of each route, seconds. */
+  openblasSeconds: number;
+  onednnSeconds: number;
+}
+
+export interface Fp32GemmReport {
+  mode: Fp32GemmMode;
+  onednnAvailable: boolean;
+  /** Why not, when onednnAvailable is false ("" otherwise). */
+  onednnReason: string;
+  hasMKLDNN: boolean;
+  /** oneDNN's version, its effective ISA (dnnl_cpu_isa_t) and OpenBLAS's kernel set, where found. */
+  onednnVersion?: string;
+  onednnIsa?: number;
+  openblasCore?: string;
+  /** Every shape measured under "auto" so far in this process. */
+  choices: Fp32GemmChoice[];
+}
+
+export function setFp32Gemm(mode: Fp32GemmMode): void {
+  if (mode !== "auto" && mode !== "openblas" && mode !== "onednn") argError("setFp32Gemm", "mode", `"auto", "openblas" or "onednn"`, mode);
+  op("gcrl::set_fp32_gemm", mode);
+}
+
+export function fp32GemmReport(): Fp32GemmReport {
+  return JSON.parse(op("gcrl::fp32_gemm_report") as string) as Fp32GemmReport;
+}
+
+/** a·b for float32 2-d CPU tensors by one route (for benchmarks: the two fp32 matmul peaks); "onednn" throws where it is unavailable. */
+export function fp32Mm(a: Tensor, b: Tensor, route: Fp32GemmRoute): Tensor {
+  if (route !== "openblas" && route !== "onednn") argError("fp32Mm", "route", `"openblas" or "onednn"`, route);
+  return opT("gcrl::fp32_mm", a, b, route);
 }
 
 export interface CpuCacheStats {

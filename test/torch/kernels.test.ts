@@ -3,11 +3,15 @@
 // are not multiples of the chunk, batch 1, non-contiguous inputs, no bias), its float64 gradients
 // against finite differences, its bf16 mode against float32, and a whole GCRL training loss with
 // its gradients on the fast path vs the reference path (issue 7: loss within 1e-5, every gradient
-// within 1e-4, relative).
+// within 1e-4, relative). gcrl::linear's float32 GEMMs run on each route (OpenBLAS chunks, oneDNN's
+// dnnl_sgemm: forced with setFp32Gemm, falling back to OpenBLAS where oneDNN is absent) and on the
+// per-shape choice, each held to aten::linear within 1e-5 (float32 rounding: the routes sum in
+// different orders).
 import { test } from "node:test";
+import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
 import * as T from "../../src/torch/index.ts";
-import { Tensor, tidy, linearChunked, attentionFused, resolveCompute, blasThreads, setBlasThreads, type KernelPath, type MatmulPrecision } from "../../src/torch/index.ts";
+import { Tensor, tidy, linearChunked, attentionFused, resolveCompute, blasThreads, setBlasThreads, setFp32Gemm, fp32GemmReport, fp32Mm, type Fp32GemmMode, type KernelPath, type MatmulPrecision } from "../../src/torch/index.ts";
 import { GCRLModel } from "../../src/model/index.ts";
 import { multiHeadAttention } from "../../src/model/attention.ts";
 import { hybridLoss } from "../../src/train/objectives.ts";
@@ -53,9 +57,22 @@ function blasMode<T>(parallel: boolean, fn: () => T): T {
   }
 }
 
-for (const [name, shape, inF, outF, rows, bias, transposed] of CASES) for (const parallel of [false, true]) {
-  test(`gcrl::linear equals aten::linear in float32: ${name}${parallel ? ", chunks in parallel (OpenBLAS on 1 thread)" : ""}`, { skip: parallel && blasThreads() === null ? "the BLAS is not OpenBLAS" : false }, () => {
-    blasMode(parallel, () => tidy(() => {
+/** Runs fn with gcrl::linear's float32 GEMMs in `mode`, then back to "auto". */
+function gemmMode<T>(mode: Fp32GemmMode, fn: () => T): T {
+  setFp32Gemm(mode);
+  try {
+    return fn();
+  } finally {
+    setFp32Gemm("auto");
+  }
+}
+
+const ONEDNN = fp32GemmReport();
+const ROUTE_NOTE = (mode: Fp32GemmMode): string => (mode === "onednn" && !ONEDNN.onednnAvailable ? ` (oneDNN unavailable here, so OpenBLAS: ${ONEDNN.onednnReason})` : "");
+
+for (const [name, shape, inF, outF, rows, bias, transposed] of CASES) for (const parallel of [false, true]) for (const mode of ["openblas", "onednn"] as const) {
+  test(`gcrl::linear equals aten::linear in float32: ${name}${parallel ? ", chunks in parallel (OpenBLAS on 1 thread)" : ""}, GEMMs on ${mode}${ROUTE_NOTE(mode)}`, { skip: parallel && blasThreads() === null ? "the BLAS is not OpenBLAS" : false }, () => {
+    gemmMode(mode, () => blasMode(parallel, () => tidy(() => {
       T.manualSeed(3);
       let x = T.randn(shape);
       if (transposed) x = x.transpose(1, 2);
@@ -70,9 +87,87 @@ for (const [name, shape, inF, outF, rows, bias, transposed] of CASES) for (const
         const d = relDiff(fast[i]!, ref[i]!);
         assert.ok(d < 1e-5, `${what[i]}: relative difference ${d}`);
       }
-    }));
+    })));
   });
 }
+
+test("gcrl::linear in float32 on each route: an expanded output gradient (y.sum()) and a transposed weight view equal aten::linear", () => {
+  for (const mode of ["openblas", "onednn", "auto"] as const) gemmMode(mode, () => tidy(() => {
+    T.manualSeed(5);
+    const x0 = T.randn([37, 6]);
+    const w0 = T.randn([6, 11]).mul(0.3); // W = w0ᵀ: (11, 6) with columns contiguous
+    const b0 = T.randn([11]);
+    const grads = (f: (x: Tensor, w: Tensor, b: Tensor) => Tensor): Tensor[] => {
+      const x = x0.clone().requiresGrad_();
+      const wt = w0.clone().requiresGrad_();
+      const b = b0.clone().requiresGrad_();
+      const y = f(x, wt.transpose(0, 1), b);
+      y.sum().backward(); // the output gradient is a stride-0 expand of one element
+      return [y.detach(), x.grad!, wt.grad!, b.grad!];
+    };
+    const fast = grads((x, w, b) => linearChunked(x, w, b, { chunkRows: 8 }));
+    const ref = grads(aten);
+    for (let i = 0; i < ref.length; i++) assert.ok(relDiff(fast[i]!, ref[i]!) < 1e-5, `${mode}: tensor ${i}: ${relDiff(fast[i]!, ref[i]!)}`);
+  }));
+});
+
+test("gcrl::linear's per-shape choice: the first float32 call of a shape measures both routes of each GEMM and reports the choice", () => {
+  gemmMode("auto", () => tidy(() => {
+    T.manualSeed(6);
+    const x = T.randn([301, 13]).requiresGrad_();
+    const w = T.randn([17, 13]).requiresGrad_();
+    const b = T.randn([17]).requiresGrad_();
+    const y = linearChunked(x, w, b);
+    y.mul(T.randn([301, 17])).sum().backward();
+    const again = linearChunked(x.detach(), w.detach(), b.detach()); // the cached choice, no new entry
+    assert.ok(relDiff(again, y.detach()) < 1e-5);
+    const report = fp32GemmReport();
+    assert.equal(report.mode, "auto");
+    const mine = report.choices.filter((c) => c.rows === 301 && c.in === 13 && c.out === 17);
+    if (!report.onednnAvailable) {
+      assert.ok(report.onednnReason.length > 0, "a reason when oneDNN is unavailable");
+      assert.equal(mine.length, 0, "nothing to choose without oneDNN: every GEMM takes OpenBLAS");
+      return;
+    }
+    assert.deepEqual(mine.map((c) => c.gemm).sort(), ["forward", "input_grad", "weight_grad"]);
+    for (const c of mine) {
+      assert.ok(c.route === "openblas" || c.route === "onednn");
+      assert.ok(c.openblasSeconds > 0 && c.onednnSeconds > 0 && Number.isFinite(c.openblasSeconds + c.onednnSeconds));
+      assert.equal(c.route, c.onednnSeconds < c.openblasSeconds ? "onednn" : "openblas", "the faster route");
+      assert.equal(c.threads, T.getNumThreads());
+    }
+  }));
+});
+
+test("fp32Mm: both routes equal a·b in float32; setFp32Gemm and fp32Mm refuse unknown names", () => {
+  tidy(() => {
+    T.manualSeed(7);
+    const a = T.randn([33, 20]);
+    const b = T.randn([20, 9]);
+    const ref = a.matmul(b);
+    assert.ok(relDiff(fp32Mm(a, b, "openblas"), ref) < 1e-6);
+    if (ONEDNN.onednnAvailable) assert.ok(relDiff(fp32Mm(a, b, "onednn"), ref) < 1e-5);
+    else assert.throws(() => fp32Mm(a, b, "onednn"), /oneDNN is unavailable/);
+    assert.throws(() => setFp32Gemm("mkl" as Fp32GemmMode), /setFp32Gemm.*mode/s);
+    assert.throws(() => fp32Mm(a, b, "mkl" as "onednn"), /fp32Mm.*route/s);
+    assert.equal(fp32GemmReport().mode, "auto");
+  });
+});
+
+test("GCRL_FP32_GEMM sets the initial mode; a bad value fails gcrl::linear's float32 calls with a message naming it", () => {
+  const run = (value: string) =>
+    spawnSync(process.execPath, ["--import", "tsx", "-e", `import * as T from "./src/torch/index.ts"; const y = T.linearChunked(T.ones([3, 2]), T.ones([4, 2]), null); console.log(T.fp32GemmReport().mode, y.sum().item());`], {
+      encoding: "utf8",
+      env: { ...process.env, GCRL_FP32_GEMM: value },
+      timeout: 120_000,
+    });
+  const ok = run("openblas");
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /^openblas 24$/m);
+  const bad = run("fastest");
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /GCRL_FP32_GEMM must be "auto", "openblas" or "onednn", got "fastest"/);
+});
 
 test("gcrl::linear gradients match finite differences in float64 (chunks of 2 rows over 5)", () => {
   tidy(() => {

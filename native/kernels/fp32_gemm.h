@@ -1,0 +1,31 @@
+// The two routes of gcrl::linear's float32 GEMMs and the per-shape choice between them
+// (native/kernels/fp32_gemm.cc): OpenBLAS over row chunks (ATen's addmm/mm, as before) or one call
+// to oneDNN's dnnl_sgemm, whichever was faster for the shape when it was first seen.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <functional>
+
+namespace gcrl {
+
+// The GEMMs of a Linear y = x·Wᵀ + b with x (rows, in), W (out, in).
+enum class Fp32Gemm { Forward, InputGrad, WeightGrad };  // y = x·Wᵀ + b;  dx = g·W;  dW = gᵀ·x
+
+// Whether dnnl_sgemm was found in the process.
+bool onednnSgemmAvailable();
+
+// c = op(a)·op(b) + beta·c with dnnl_sgemm, op = transpose when ta / tb; a, b float32 2-d (copied
+// only when their rows are not contiguous), c float32 2-d with contiguous rows, written in place.
+void onednnMm(const at::Tensor& a, bool ta, const at::Tensor& b, bool tb, float beta, const at::Tensor& c);
+
+// Runs the GEMM `which` of a float32 Linear (rows, in) → (rows, out) by the route chosen for it:
+// openblas() or onednn(), each of which writes the whole result. Under GCRL_FP32_GEMM=auto (the
+// default), the first call for a (which, rows, in, out, intra-op threads, OpenBLAS threads) key
+// runs both three times, alternating, keeps the faster (best of three) for the process and returns
+// with the result of the last run in place. blasThreads: OpenBLAS's thread count (-1 when not OpenBLAS).
+void runFp32Gemm(Fp32Gemm which, int64_t rows, int64_t in, int64_t out, int64_t blasThreads, const std::function<void()>& openblas,
+                 const std::function<void()>& onednn);
+
+}  // namespace gcrl
