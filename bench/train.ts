@@ -193,7 +193,7 @@ export function ourTrainer(setup: TrainBenchSetup): { model: GCRLModel; step: (p
   const weak = randint(0, k, [setup.batch, h, w]);
   const strong = setup.objective.mode === "igpt" ? null : randint(0, k, [setup.batch, h, w]);
   const blas = blasThreads();
-  // gcrl::linear's float32 GEMM routes as the process started (GCRL_FP32_GEMM, default "auto").
+  // gcrl::linear's float32 GEMM routes as the process started (GCRL_FP32_GEMM, default "onednn").
   const gemmMode = fp32GemmReport().mode;
   const step = (path: KernelPath = "fast", precision: MatmulPrecision = "fp32", cache = path === "fast", blas1 = false, gemm: Fp32GemmMode = gemmMode): StepTimes => {
     model.setCompute({ kernels: path, precision }); // the model's own setting, kept until the next step changes it

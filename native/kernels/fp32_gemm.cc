@@ -20,7 +20,11 @@
 //                                         onednn falls back to openblas where dnnl_sgemm is absent)
 // gcrl::fp32_gemm_report() -> str        JSON: mode, availability, versions, every measured choice
 // gcrl::fp32_mm(Tensor a, Tensor b, str route) -> Tensor   a·b (float32, 2-d) by one route (benchmarks)
-// The initial mode is GCRL_FP32_GEMM's value (default auto).
+// The initial mode is GCRL_FP32_GEMM's value, default onednn: a fixed route, so that every process
+// of a run computes the same bits (bit-exact resume, the data-parallel equivalence) — a choice timed
+// at first use can differ between the process that wrote a checkpoint and the one that resumes it.
+// dnnl_sgemm measured at least as fast as the OpenBLAS chunks on every shape of docs/engine.md's
+// table; auto (the timed per-shape choice) is for benchmarks and machines where that may not hold.
 #include "fp32_gemm.h"
 
 #include <ATen/Parallel.h>
@@ -75,7 +79,7 @@ Mode mode() {
   int m = modeValue.load();
   if (m < 0) {
     const char* env = std::getenv("GCRL_FP32_GEMM");
-    m = static_cast<int>(env != nullptr && *env != 0 ? parseMode(env, "GCRL_FP32_GEMM") : Mode::Auto);
+    m = static_cast<int>(env != nullptr && *env != 0 ? parseMode(env, "GCRL_FP32_GEMM") : Mode::OneDnn);
     modeValue.store(m);
   }
   return static_cast<Mode>(m);

@@ -180,10 +180,12 @@ export function widenBf16(t: Tensor): Tensor {
 }
 
 /**
- * How gcrl::linear runs its float32 GEMMs (y = x·Wᵀ + b, dx = g·W, dW = gᵀ·x): "auto" (the
- * default) measures, at the first use of each (GEMM, rows, in, out, threads) shape, OpenBLAS over
- * row chunks against one oneDNN dnnl_sgemm call, and keeps the faster for the process; "openblas"
- * and "onednn" force a route (for comparisons). Where oneDNN's dnnl_sgemm is not in the process
+ * How gcrl::linear runs its float32 GEMMs (y = x·Wᵀ + b, dx = g·W, dW = gᵀ·x): "onednn" (the
+ * default) is one oneDNN dnnl_sgemm call, "openblas" OpenBLAS over row chunks (the route before
+ * oneDNN was measured faster), "auto" measures both at the first use of each (GEMM, rows, in, out,
+ * threads) shape and keeps the faster for the process. The default is a fixed route because a
+ * timed choice can differ between processes, and with it the last bits of every result: a resumed
+ * run would no longer be bit-exact. Where oneDNN's dnnl_sgemm is not in the process
  * every GEMM takes OpenBLAS, and fp32GemmReport() says why. Process-wide, like setBlasThreads; the
  * initial value comes from GCRL_FP32_GEMM. Float64 and bf16 Linears are not affected.
  */

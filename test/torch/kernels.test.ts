@@ -57,15 +57,19 @@ function blasMode<T>(parallel: boolean, fn: () => T): T {
   }
 }
 
-/** Runs fn with gcrl::linear's float32 GEMMs in `mode`, then back to "auto". */
+/** Runs fn with gcrl::linear's float32 GEMMs in `mode`, then back to the mode before. */
 function gemmMode<T>(mode: Fp32GemmMode, fn: () => T): T {
+  const before = fp32GemmReport().mode;
   setFp32Gemm(mode);
   try {
     return fn();
   } finally {
-    setFp32Gemm("auto");
+    setFp32Gemm(before);
   }
 }
+
+/** The mode a process starts in: GCRL_FP32_GEMM, default onednn (a fixed route: bit-exact resume). */
+const INITIAL_GEMM_MODE = process.env.GCRL_FP32_GEMM || "onednn";
 
 const ONEDNN = fp32GemmReport();
 const ROUTE_NOTE = (mode: Fp32GemmMode): string => (mode === "onednn" && !ONEDNN.onednnAvailable ? ` (oneDNN unavailable here, so OpenBLAS: ${ONEDNN.onednnReason})` : "");
@@ -150,17 +154,23 @@ test("fp32Mm: both routes equal a·b in float32; setFp32Gemm and fp32Mm refuse u
     else assert.throws(() => fp32Mm(a, b, "onednn"), /oneDNN is unavailable/);
     assert.throws(() => setFp32Gemm("mkl" as Fp32GemmMode), /setFp32Gemm.*mode/s);
     assert.throws(() => fp32Mm(a, b, "mkl" as "onednn"), /fp32Mm.*route/s);
-    assert.equal(fp32GemmReport().mode, "auto");
+    assert.equal(fp32GemmReport().mode, INITIAL_GEMM_MODE);
   });
 });
 
 test("GCRL_FP32_GEMM sets the initial mode; a bad value fails gcrl::linear's float32 calls with a message naming it", () => {
-  const run = (value: string) =>
-    spawnSync(process.execPath, ["--import", "tsx", "-e", `import * as T from "./src/torch/index.ts"; const y = T.linearChunked(T.ones([3, 2]), T.ones([4, 2]), null); console.log(T.fp32GemmReport().mode, y.sum().item());`], {
+  const run = (value: string | undefined) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, GCRL_FP32_GEMM: value };
+    if (value === undefined) delete env.GCRL_FP32_GEMM;
+    return spawnSync(process.execPath, ["--import", "tsx", "-e", `import * as T from "./src/torch/index.ts"; const y = T.linearChunked(T.ones([3, 2]), T.ones([4, 2]), null); console.log(T.fp32GemmReport().mode, y.sum().item());`], {
       encoding: "utf8",
-      env: { ...process.env, GCRL_FP32_GEMM: value },
+      env,
       timeout: 120_000,
     });
+  };
+  const unset = run(undefined);
+  assert.equal(unset.status, 0, unset.stderr);
+  assert.match(unset.stdout, /^onednn 24$/m, "the default is the fixed onednn route (openblas where dnnl_sgemm is absent)");
   const ok = run("openblas");
   assert.equal(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, /^openblas 24$/m);
