@@ -248,10 +248,10 @@ interface TorchRefResult {
  * runs the unmodified file (runpy) and adds what it does not print: the process CPU time between its
  * two perf_counter() calls (the measured loop) and the peak RSS (getrusage).
  */
-/** Runs bench/train-rss.ts in a child node process → its peak RSS in KB, or why not. */
-function freshProcessRss(setup: TrainBenchSetup): number | string {
+/** Runs bench/train-rss.ts in a child node process (a float32 or bf16 step) → its peak RSS in KB, or why not. */
+function freshProcessRss(setup: TrainBenchSetup, precision: MatmulPrecision = "fp32"): number | string {
   const script = join(dirname(fileURLToPath(import.meta.url)), "train-rss.ts");
-  const args = [...process.execArgv, script, ...(setup.source.endsWith(".json") ? [setup.source] : [])];
+  const args = [...process.execArgv, script, setup.source.endsWith(".json") ? setup.source : "-", precision];
   const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 10 * 60_000, env: process.env });
   if (r.status !== 0) return `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split("\n").pop() ?? ""}`;
   const line = r.stdout.trim().split("\n").pop() ?? "";
@@ -479,4 +479,7 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
   console.log(`PyTorch bf16 autocast (torch_ref.py --bf16):`);
   console.log(`  step ${bf.step.toFixed(2)} s  ${bImgs.toFixed(2)} img/s  ${(bImgs * bf.gflopPerImage).toFixed(1)} model-GFLOP/s   peak RSS ${gb(bf.maxRssKb)}`);
   console.log(`ratio gcrl bf16 / PyTorch bf16 autocast: ${(bf16Imgs / bImgs).toFixed(2)} (target of issue 17: ≥ 1.5 on a CPU with native bf16)${tImgs !== null ? `; gcrl float32 / PyTorch bf16: ${(fastImgs / bImgs).toFixed(2)}` : ""}`);
+  const fresh16 = freshProcessRss(setup, "bf16");
+  if (typeof fresh16 === "string") console.log(`peak RSS of a bf16 step in a fresh process: not measured (${fresh16})`);
+  else console.log(`peak RSS of a bf16 training step, fresh processes: gcrl ${gb(fresh16)} vs PyTorch autocast ${gb(bf.maxRssKb)} (ratio ${(fresh16 / bf.maxRssKb).toFixed(2)}; target of issue 17: ≤ 1)`);
 }

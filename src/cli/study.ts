@@ -30,7 +30,7 @@ const OPTIONS = {
   data: { type: "string", value: "NAME", default: RUN_DEFAULTS.data.name, help: "dataset every run trains on" },
   "data-dir": { type: "string", value: "DIR", help: "folder of the dataset's files (default: its usual place)" },
   ood: { type: "string", value: "NAME", help: "OOD dataset (default: mnist-digits for fashion-mnist, fashion-mnist for mnist)" },
-  config: { type: "string", value: "FILE", default: "configs/study.json", help: "base run config (model, optimiser, batch, ...); its budget is replaced" },
+  config: { type: "string", value: "FILE", default: "configs/fmnist-1h.json", help: "base run config (model, optimiser, batch, budget ...; the recipe of docs/recipes.md by default); --steps, --epochs or --minutes replace its budget" },
   "background-perturb": { type: "string", value: "MU", help: "also train a background model (igpt, data.perturb MU, e.g. 0.2) first, for the likelihood-ratio OOD score of the gcrl and igpt runs" },
   steps: { type: "string", value: "N", help: "training budget per run in optimizer steps (default: the config's budget, equal for every run)" },
   epochs: { type: "string", value: "N", help: "training budget per run in epochs" },
