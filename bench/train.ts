@@ -8,8 +8,8 @@
 // where the CPU multiplies bf16 natively. The matmul peaks measured at the start of the same run
 // (float32 through OpenBLAS and through oneDNN, bf16 through oneDNN; bench/engine.ts matmulPeaks)
 // give the model-FLOP utilisation (MFU), against the better float32 peak. The fast path also runs
-// with every float32 GEMM forced onto OpenBLAS (as before issue 17's per-shape choice), alternating
-// with the others, and the run prints the choice gcrl::linear made per GEMM shape.
+// with every float32 GEMM forced onto OpenBLAS (as before issue 17's oneDNN route), alternating
+// with the others, and the run prints the choices gcrl::linear made per GEMM shape under auto.
 //
 // One step = forward of both views (one encoder pass over 2B images, decoder over the weak view),
 // hybrid loss, backward, AdamW step — what torch_ref.py's step() does (no gradient clipping, no
@@ -422,7 +422,7 @@ function runSideBySide(setup: TrainBenchSetup, ours: ReturnType<typeof ourTraine
   };
   console.log(`best float32 matmul peak (1024³, this run): ${peak32.toFixed(1)} GFLOP/s (${peak32 === peaks.openblas ? "OpenBLAS" : "oneDNN"})`);
   const fastImgs = describe(`float32, fast path (gcrl::linear with GEMM routes "${gemmMode}", fused attention, caching allocator): what the trainer runs`, fast);
-  const openblasImgs = describe("float32, fast path with every GEMM on OpenBLAS row chunks (as before the per-shape choice)", fastOpenblas);
+  const openblasImgs = describe("float32, fast path with every GEMM on OpenBLAS row chunks (as before the oneDNN route)", fastOpenblas);
   console.log(`ratio fast path / the same with OpenBLAS GEMMs only: ${(fastImgs / openblasImgs).toFixed(2)} (images/s, side by side); by CPU time per step ${(med(fastOpenblas, "cpu") / med(fast, "cpu")).toFixed(2)}`);
   printGemmChoices();
   const blas1Imgs = describe("float32, fast path with OpenBLAS on 1 thread (gcrl::linear's parallel chunks)", fastBlas1);

@@ -1,5 +1,4 @@
-// gcrl::linear's float32 GEMMs by the faster of two routes, chosen per shape (issue 17, "fp32 at
-// the machine's limit"):
+// gcrl::linear's float32 GEMMs by one of two routes (issue 17, "fp32 at the machine's limit"):
 //   openblas  ATen's addmm / mm over row chunks (libblas.so.3: OpenBLAS, as the environment
 //             configures it), the route gcrl::linear always took before;
 //   onednn    one dnnl_sgemm call over all rows: oneDNN's row-major BLAS-like function, reading
@@ -14,7 +13,7 @@
 // bf16 path"). On the AMD EPYC of docs/engine.md (one thread, thread CPU time, under load),
 // dnnl_sgemm ran the 50,176- and 25,088-row Linears of the reference and study models at
 // 1.2–1.3× the OpenBLAS chunks for dx, 1.2–1.55× for dW, 1.0–1.2× for the forward (up to 2.1×
-// on the 16-wide logits); the per-shape choice keeps OpenBLAS wherever it measures faster.
+// on the 16-wide logits); auto's per-shape choice keeps OpenBLAS wherever it measures faster.
 //
 // gcrl::set_fp32_gemm(str mode) -> ()    "auto" (measure per shape), "openblas", "onednn" (forced;
 //                                         onednn falls back to openblas where dnnl_sgemm is absent)
@@ -180,8 +179,9 @@ void onednnMm(const at::Tensor& a, bool ta, const at::Tensor& b, bool tb, float 
   TORCH_CHECK(status == 0, "gcrl: dnnl_sgemm failed (dnnl_status_t ", status, ") for ", m, "x", k, " · ", k, "x", n);
 }
 
-void runFp32Gemm(Fp32Gemm which, int64_t rows, int64_t in, int64_t out, int64_t blasThreads, const std::function<void()>& openblas,
-                 const std::function<void()>& onednn) {
+void runFp32Gemm(at::ScalarType dtype, Fp32Gemm which, int64_t rows, int64_t in, int64_t out, int64_t blasThreads,
+                 const std::function<void()>& openblas, const std::function<void()>& onednn) {
+  if (dtype != at::kFloat) return openblas();  // dnnl_sgemm is float32 only; float64 stays with ATen
   const Mode m = mode();
   // Empty products stay with ATen, which defines them (a zero-size dnnl_sgemm is not worth a case).
   if (m == Mode::OpenBlas || !onednnSgemmAvailable() || rows == 0 || in == 0 || out == 0) return openblas();

@@ -1,6 +1,6 @@
-// The two routes of gcrl::linear's float32 GEMMs and the per-shape choice between them
+// The two routes of gcrl::linear's float32 GEMMs and the choice between them
 // (native/kernels/fp32_gemm.cc): OpenBLAS over row chunks (ATen's addmm/mm, as before) or one call
-// to oneDNN's dnnl_sgemm, whichever was faster for the shape when it was first seen.
+// to oneDNN's dnnl_sgemm — oneDNN by default, or per shape whichever was faster when first seen.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -20,12 +20,14 @@ bool onednnSgemmAvailable();
 // only when their rows are not contiguous), c float32 2-d with contiguous rows, written in place.
 void onednnMm(const at::Tensor& a, bool ta, const at::Tensor& b, bool tb, float beta, const at::Tensor& c);
 
-// Runs the GEMM `which` of a float32 Linear (rows, in) → (rows, out) by the route chosen for it:
-// openblas() or onednn(), each of which writes the whole result. Under GCRL_FP32_GEMM=auto (the
-// default), the first call for a (which, rows, in, out, intra-op threads, OpenBLAS threads) key
-// runs both three times, alternating, keeps the faster (best of three) for the process and returns
-// with the result of the last run in place. blasThreads: OpenBLAS's thread count (-1 when not OpenBLAS).
-void runFp32Gemm(Fp32Gemm which, int64_t rows, int64_t in, int64_t out, int64_t blasThreads, const std::function<void()>& openblas,
+// Runs the GEMM `which` of a Linear (rows, in) → (rows, out) in `dtype` by its route: openblas()
+// or onednn(), each of which writes the whole result. Other dtypes than float32 always take
+// openblas(). In float32 the mode decides (GCRL_FP32_GEMM / gcrl::set_fp32_gemm): onednn (the
+// default) or openblas forced, or auto: the first call for a (which, rows, in, out, intra-op
+// threads, OpenBLAS threads) key runs both three times, alternating, keeps the faster (best of
+// three) for the process and returns with the result of the last run in place. blasThreads:
+// OpenBLAS's thread count (-1 when not OpenBLAS).
+void runFp32Gemm(at::ScalarType dtype, Fp32Gemm which, int64_t rows, int64_t in, int64_t out, int64_t blasThreads, const std::function<void()>& openblas,
                  const std::function<void()>& onednn);
 
 }  // namespace gcrl

@@ -14,9 +14,9 @@
 //   dx in x's dtype, dW and db float32 (see linearBf16Forward).
 //   When OpenBLAS runs single-threaded (gcrl::set_blas_threads(1)), the chunks run in parallel
 //   over libtorch's intra-op threads, each GEMM on one thread.
-//   float32 (not bf16, not float64): each of the three GEMMs takes, per shape, the faster of these
-//   OpenBLAS chunks and one oneDNN dnnl_sgemm call over all rows (fp32_gemm.cc: measured at the
-//   shape's first use, or forced with GCRL_FP32_GEMM / gcrl::set_fp32_gemm).
+//   float32 (not bf16, not float64): each of the three GEMMs runs by the route of fp32_gemm.cc —
+//   one oneDNN dnnl_sgemm call over all rows (the default where dnnl_sgemm is in the process), these
+//   OpenBLAS chunks, or per shape the faster of the two (GCRL_FP32_GEMM / gcrl::set_fp32_gemm).
 //
 // gcrl::set_blas_threads(int n) -> bool, gcrl::get_blas_threads() -> int
 //   OpenBLAS's own thread count (false / -1 when the BLAS is not OpenBLAS).
@@ -189,14 +189,11 @@ class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
         at::addmm_out(ys, bias, x2.narrow(0, s, len), wt);
       });
     };
-    // float32: OpenBLAS chunks or one oneDNN GEMM, per shape (fp32_gemm.cc); y starts as the bias rows.
-    if (x2.scalar_type() == at::kFloat)
-      runFp32Gemm(Fp32Gemm::Forward, n, in, out, getBlasThreads(), openblas, [&] {
-        y.copy_(bias.expand({n, out}));
-        onednnMm(x2, false, weight, true, 1.f, y);
-      });
-    else
-      openblas();
+    // The route of fp32_gemm.cc (float32) or the OpenBLAS chunks; oneDNN's y starts as the bias rows.
+    runFp32Gemm(x2.scalar_type(), Fp32Gemm::Forward, n, in, out, getBlasThreads(), openblas, [&] {
+      y.copy_(bias.expand({n, out}));
+      onednnMm(x2, false, weight, true, 1.f, y);
+    });
     ctx->save_for_backward({x2, weight});
     ctx->saved_data["rows"] = rows;
     return y.view(yshape);
@@ -211,8 +208,8 @@ class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
     const int64_t out = weight.size(0), in = weight.size(1), n = x2.size(0);
     at::Tensor g = grads[0].reshape({n, out});
     at::Tensor gx, gw, gb;
-    // float32: each GEMM by the route chosen for its shape (fp32_gemm.cc), OpenBLAS chunks otherwise.
-    const bool fp32 = x2.scalar_type() == at::kFloat;
+    // Each GEMM by the route of fp32_gemm.cc in float32, by the OpenBLAS chunks otherwise.
+    const at::ScalarType dtype = x2.scalar_type();
     const int64_t blas = getBlasThreads();
     if (ctx->needs_input_grad(0)) {
       gx = at::empty({n, in}, x2.options());
@@ -222,10 +219,7 @@ class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
           at::mm_out(gs, g.narrow(0, s, len), weight);
         });
       };
-      if (fp32)
-        runFp32Gemm(Fp32Gemm::InputGrad, n, in, out, blas, openblas, [&] { onednnMm(g, false, weight, false, 0.f, gx); });
-      else
-        openblas();
+      runFp32Gemm(dtype, Fp32Gemm::InputGrad, n, in, out, blas, openblas, [&] { onednnMm(g, false, weight, false, 0.f, gx); });
       gx = gx.view(ctx->saved_data["shape"].toIntVector());
     }
     if (ctx->needs_input_grad(1)) {
@@ -235,13 +229,10 @@ class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
         forChunks(n, rows, [&](int64_t s, int64_t len, int tid) { partial.select(0, tid).addmm_(g.narrow(0, s, len).t(), x2.narrow(0, s, len)); });
         gw = partial.size(0) == 1 ? partial.select(0, 0) : partial.sum(0);
       };
-      if (fp32)
-        runFp32Gemm(Fp32Gemm::WeightGrad, n, in, out, blas, openblas, [&] {
-          gw = at::empty({out, in}, weight.options());
-          onednnMm(g, true, x2, false, 0.f, gw);  // one GEMM over all n rows: K = n
-        });
-      else
-        openblas();
+      runFp32Gemm(dtype, Fp32Gemm::WeightGrad, n, in, out, blas, openblas, [&] {
+        gw = at::empty({out, in}, weight.options());
+        onednnMm(g, true, x2, false, 0.f, gw);  // one GEMM over all n rows: K = n
+      });
     }
     if (ctx->needs_input_grad(2)) gb = g.sum(0);
     return {gx, gw, gb, at::Tensor(), at::Tensor()};

@@ -80,7 +80,7 @@ export interface LinearChunkedOptions {
 /**
  * gcrl::linear: x·Wᵀ + b with x (..., in), W (out, in), b (out) or null, float32 or float64 on the
  * CPU, every GEMM of forward and backward over at most chunkRows rows of the flattened x (in
- * float32, per shape, either that on OpenBLAS or one oneDNN GEMM over all rows: setFp32Gemm); with
+ * float32 by default one oneDNN GEMM over all rows instead; setFp32Gemm); with
  * bf16, x float32 or bfloat16, W and b float32, and y bfloat16 (see LinearChunkedOptions.bf16).
  */
 export function linearChunked(x: Tensor, weight: Tensor, bias: Tensor | null, options: LinearChunkedOptions = {}): Tensor {
@@ -122,7 +122,7 @@ function linearInBf16(x: Tensor, weight: Tensor, compute: ComputeOptions): boole
 
 /**
  * y = x·Wᵀ + b, x (..., in), W (out, in), b (out) or null. On kernels "fast", for tensors gcrl::linear
- * takes: gcrl::linear (in fp32 chunked OpenBLAS GEMMs or one oneDNN GEMM, the faster per shape:
+ * takes: gcrl::linear (in fp32 one oneDNN GEMM by default, or chunked OpenBLAS GEMMs:
  * setFp32Gemm; bf16 GEMMs under precision "bf16");
  * otherwise aten::linear, whose errors name bad arguments as linear's (under "bf16" on operands
  * cast to bfloat16, as autocast casts them). Under "bf16" the result is bfloat16 either way.
