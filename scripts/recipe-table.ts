@@ -14,7 +14,8 @@ for (const dir of process.argv.slice(2)) {
   const last = trains.at(-1);
   const e = readEvalReport(join(dir, "eval.json"));
   const m = config.model;
-  const what = `d ${m.d}, ${m.encoderLayers}+${m.decoderLayers} layers, batch ${config.train.batchSize}, lr ${config.optim.lr}, τ ${config.objective.tau}, α ${config.objective.alpha}, β ${config.objective.beta}`;
+  const scale = config.augment.strong.scale;
+  const what = `d ${m.d}, ${m.encoderLayers}+${m.decoderLayers} layers, batch ${config.train.batchSize}, lr ${config.optim.lr}, τ ${config.objective.tau}, α ${config.objective.alpha}, β ${config.objective.beta}, crop ${scale[0]}–${scale[1]}`;
   const probe = isNotApplicable(e.probe) ? "n/a" : `${(100 * e.probe.testAccuracy).toFixed(2)}% (layer ${e.probe.representationLayer})`;
   const knn = isNotApplicable(e.knn) ? "n/a" : `${(100 * e.knn.accuracy).toFixed(2)}%`;
   const bpd = isNotApplicable(e.likelihood) ? "n/a" : e.likelihood.testBitsPerDim.toFixed(4);
