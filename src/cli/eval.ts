@@ -25,7 +25,7 @@ const SUMMARIES: Record<Subcommand, string> = {
 // --data the dataset a run trains on everywhere else. The old spellings are deprecated aliases
 // (args.ts), kept for one version.
 const KEYS = {
-  common: ["batchSize", "representationLayer", "concatLayers", "trainImages", "testImages", "seed"],
+  common: ["batchSize", "representationLayer", "concatLayers", "rowBlocks", "trainImages", "testImages", "seed"],
   probe: ["probeValidationFraction", "probeL2Grid"],
   knn: ["knnK", "knnTemperature"],
   likelihood: ["likelihoodTrainImages"],

@@ -26,11 +26,15 @@ function parseNumberListText(raw: string): number[] {
  */
 export const EVAL_SETTINGS = z.strictObject({
   batchSize: int({ flag: "batch-size", min: 1, default: 256, help: "images per forward pass" }),
-  representationLayer: custom(z.union([z.literal("auto"), z.number().int().min(1)]), {
-    flag: "layer", default: "auto", placeholder: "L|auto", expected: `"auto" or an encoder layer >= 1`, parse: parseLayerText,
-    help: "encoder layer r(x) pools from; auto: a linear probe per layer, the best on the validation part of the training split (iGPT's protocol; the run's layer when there are no labels)",
+  representationLayer: custom(z.union([z.literal("auto"), z.number().min(0.5).multipleOf(0.5)]), {
+    flag: "layer", default: "auto", placeholder: "L|auto", expected: `"auto", an encoder layer >= 1, or (with --row-blocks) a layer's row block l - 0.5`, parse: parseLayerText,
+    help: "encoder layer r(x) pools from (with --row-blocks, l - 0.5 is layer l's row block); auto: a linear probe per layer, the best on the validation part of the training split (iGPT's protocol; the run's layer when there are no labels)",
   }),
   concatLayers: bool({ flag: "concat-layers", default: false, help: "r(x) = every layer's pooled features side by side (L·d dims) instead of one layer's" }),
+  rowBlocks: bool({
+    flag: "row-blocks", default: false,
+    help: "axial models: also pool r(x) after each layer's row block (as layer l - 0.5), so the layer sweep and --concat-layers cover every block (2·L points)",
+  }),
   trainImages: intOrNull({ flag: "train-images", min: 1, default: null, help: "use the first N training images for the probe, kNN and OOD scorers (default: all)" }),
   testImages: intOrNull({ flag: "test-images", min: 1, default: null, help: "use the first N test images (default: all)" }),
   probeValidationFraction: num({ flag: "validation-fraction", placeholder: "F", gt: 0, lt: 1, default: 0.1, expected: "a fraction in (0, 1)", help: "probe: fraction of the training features held out to choose L2 (and the layer)" }),

@@ -66,19 +66,28 @@ export function dataIdentities(s: EvaluationState): Record<string, DataIdentity>
   return Object.fromEntries([...s.splits].map(([which, split]) => [which, { ...split.identity }]));
 }
 
+/** The encoder points the evaluation pools r(x) from: layers 1..L, with --row-blocks also each row block as l − ½. */
+export function featureTaps(s: EvaluationState): number[] {
+  return s.run.model.representationTaps(s.settings.rowBlocks);
+}
+
 /**
- * r(x) of every encoder layer of a split: [layer 1, …, layer L], each float32 (N, d), from one
- * encoder pass, cached per layer. Owned by the evaluation (disposed with it).
+ * r(x) at every tap of a split (featureTaps: [layer 1, …, layer L], or [0.5, 1, …, L] with
+ * --row-blocks), each float32 (N, d), from one encoder pass, cached per tap ("layer1", "layer1.5":
+ * a layer's features do not depend on whether the row blocks were taken too). Owned by the
+ * evaluation (disposed with it).
  */
 export async function layerFeatures(s: EvaluationState, which: SplitName): Promise<Tensor[]> {
   const memo = s.layerFeatures.get(which);
   if (memo) return memo;
   const split = await loadSplit(s, which);
-  const layers = Array.from({ length: s.run.modelConfig.encoderLayers }, (_, i) => i + 1);
-  const keys = layers.map((l) => ({ kind: "features", ...split.key, variant: joinVariant(split.key.variant, `layer${l}`) }));
+  const taps = featureTaps(s);
+  const rowBlocks = s.settings.rowBlocks;
+  const keys = taps.map((l) => ({ kind: "features", ...split.key, variant: joinVariant(split.key.variant, `layer${l}`) }));
+  const what = rowBlocks ? `${taps.length} blocks` : `${taps.length} layers`;
   const features = s.cache.tensors(keys, () =>
-    timed(s, `features of ${split.set.source} (${split.key.count}, ${layers.length} layers)`, () =>
-      passImages(s.run.model, split.tokens, { batchSize: s.settings.batchSize, allLayers: true, withNll: false, onProgress: progressLog(s, "features") }).layerFeatures!,
+    timed(s, `features of ${split.set.source} (${split.key.count}, ${what})`, () =>
+      passImages(s.run.model, split.tokens, { batchSize: s.settings.batchSize, allLayers: true, rowBlocks, withNll: false, onProgress: progressLog(s, "features") }).layerFeatures!,
     ),
   ).map((t) => keep(t));
   s.layerFeatures.set(which, features);

@@ -22,6 +22,8 @@ export interface ImagePassOptions {
   withFeatures?: boolean;
   /** r(x) of every encoder layer (layerFeatures) instead of one (features); one encoder pass either way. */
   allLayers?: boolean;
+  /** With allLayers (axial models): also every layer's row block, as layer l − ½ (GCRLModel.representationTaps(true)). */
+  rowBlocks?: boolean;
   /** Compute the per-image bits/dim (default false; needs the decoder, about 1.5× the cost). */
   withNll?: boolean;
   /** Called after every batch with the images done so far and the total. */
@@ -31,7 +33,7 @@ export interface ImagePassOptions {
 export interface ImagePassResult {
   /** r(x), float32 (N, d) on the CPU, or null when withFeatures is false or allLayers is set. The caller disposes it. */
   features: Tensor | null;
-  /** With allLayers: r(x) of layer 1..encoderLayers, each float32 (N, d) on the CPU; else null. The caller disposes them. */
+  /** With allLayers: r(x) of layer 1..encoderLayers (with rowBlocks: of every tap, 0.5, 1, 1.5, …), each float32 (N, d) on the CPU; else null. The caller disposes them. */
   layerFeatures: Tensor[] | null;
   /** Per image: mean over its H·W pixels of −log₂ p(x_ij | x_<ij), palette space; null unless withNll. */
   bitsPerDim: Float64Array | null;
@@ -80,6 +82,8 @@ export function passImages(model: GCRLModel, tokens: Tensor, options: ImagePassO
   if (!withFeatures && !withNll) throw new RangeError("passImages: nothing to compute (withFeatures and withNll are both false)");
 
   const allLayers = withFeatures && (options.allLayers ?? false);
+  const rowBlocks = allLayers && (options.rowBlocks ?? false);
+  const taps = allLayers ? model.representationTaps(rowBlocks) : [layer]; // throws for row blocks of a dense model
   const n = tokens.size(0);
   const device = modelDevice(model);
   const parts: Tensor[][] = []; // per batch: one (rows, d) per layer wanted
@@ -96,7 +100,7 @@ export function passImages(model: GCRLModel, tokens: Tensor, options: ImagePassO
           const slice = tokens.narrow(0, start, rows);
           const x = slice.device === device ? slice : slice.toDevice(device); // (rows, H, W)
           const { hidden, representations } = allLayers
-            ? model.encodeAllLayers(x)
+            ? model.encodeAllLayers(x, { rowBlocks })
             : (({ hidden, representation }) => ({ hidden, representations: [representation] }))(model.encode(x, layer === undefined ? {} : { representationLayer: layer }));
           if (bitsPerDim !== null) bitsPerDim.set(bitsPerDimOfLogits(model.decode(x, hidden), x).toTypedArray<"float64">(), start);
           return withFeatures ? representations.map((r) => r.toDevice("cpu", "float32")) : null; // each (rows, d)
@@ -112,8 +116,7 @@ export function passImages(model: GCRLModel, tokens: Tensor, options: ImagePassO
     model.train(wasTraining);
   }
   if (!withFeatures) return { features: null, layerFeatures: null, bitsPerDim };
-  const layers = allLayers ? encoderLayers : 1;
-  const joined = Array.from({ length: layers }, (_, l) => {
+  const joined = taps.map((_, l) => {
     if (n === 0) return zeros([0, model.config.d]);
     if (parts.length === 1) return parts[0]![l]!;
     const whole = tidy(() => cat(parts.map((p) => p[l]!), 0));

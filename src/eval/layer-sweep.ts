@@ -6,13 +6,13 @@ import { cat, keep, tidy, type Tensor } from "../torch/index.ts";
 import { fitLinearProbe, type ProbeFit } from "./linear-probe.ts";
 import type { LayerChoice, LayerProbe, ProbeResult } from "./evaluation-types.ts";
 import { modelLayer, numClasses, requireLabels, timed, type EvaluationState, type LoadedSplit, type SplitName } from "./evaluation-state.ts";
-import { layerFeatures, loadSplit } from "./evaluation-data.ts";
+import { featureTaps, layerFeatures, loadSplit } from "./evaluation-data.ts";
 
 /** r(x) of a split as every feature-based number uses it (the chosen layer, see layerChoice), float32 (N, d). */
 export async function chosenFeatures(s: EvaluationState, which: SplitName): Promise<Tensor> {
   const { layer } = await layerChoice(s);
   const all = await layerFeatures(s, which);
-  if (layer !== "concat") return all[layer - 1]!;
+  if (layer !== "concat") return all[tapIndex(s, layer)]!;
   let joined = s.concatFeatures.get(which);
   if (!joined) {
     joined = keep(tidy(() => cat(all, 1)));
@@ -28,12 +28,13 @@ export async function chosenFeatures(s: EvaluationState, which: SplitName): Prom
  */
 export async function layerChoice(s: EvaluationState): Promise<LayerChoice> {
   if (s.choice) return s.choice;
-  const layers = s.run.modelConfig.encoderLayers;
+  const taps = featureTaps(s);
   const fixed = s.settings.representationLayer;
   const own = modelLayer(s);
-  if (s.settings.concatLayers) s.choice = { layer: "concat", how: `the r(x) of all ${layers} layers concatenated (--concat-layers)` };
-  else if (fixed !== "auto") s.choice = { layer: fixed, how: `layer ${fixed} (--layer)` };
-  else if (layers === 1) s.choice = { layer: 1, how: "the only encoder layer" };
+  const all = s.settings.rowBlocks ? `all ${taps.length} blocks (row and column block of each layer)` : `all ${taps.length} layers`;
+  if (s.settings.concatLayers) s.choice = { layer: "concat", how: `the r(x) of ${all} concatenated (--concat-layers)` };
+  else if (fixed !== "auto") s.choice = { layer: fixed, how: `${tapName(fixed)} (--layer)` };
+  else if (taps.length === 1) s.choice = { layer: 1, how: "the only encoder layer" };
   else if ((await loadSplit(s, "train")).set.labels === null) s.choice = { layer: own, how: `the run's representation layer ${own} (no labels to choose a layer on)` };
   else s.choice = await layerSweep(s);
   s.log(`representation: ${s.choice.how}`);
@@ -48,26 +49,40 @@ export async function layerChoice(s: EvaluationState): Promise<LayerChoice> {
  */
 async function layerSweep(s: EvaluationState): Promise<LayerChoice> {
   const { train, test } = await labelledSplits(s);
+  const taps = featureTaps(s);
   const trainFeatures = await layerFeatures(s, "train");
   const testFeatures = await layerFeatures(s, "test");
-  const fits = trainFeatures.map((f, i) => timed(s, `linear probe, layer ${i + 1}`, () => fitProbe(s, f, train, test, true)));
+  const fits = trainFeatures.map((f, i) => timed(s, `linear probe, ${tapName(taps[i]!)}`, () => fitProbe(s, f, train, test, true)));
   const validation = fits.map((f) => f.validationAccuracy);
-  const best = chooseLayer(validation);
+  const best = chooseLayer(validation) - 1; // index into taps
   const sweep: LayerProbe[] = fits.map((f, i) => ({
-    layer: i + 1,
+    layer: taps[i]!,
     validationAccuracy: f.validationAccuracy,
     trainAccuracy: f.trainAccuracy,
     testAccuracy: f.probe.accuracy(testFeatures[i]!, test.set.labels!),
     l2: f.l2,
   }));
-  const how = `layer ${best} of ${fits.length}: the best linear-probe accuracy on the validation part of the training split`;
-  const chosen = fits[best - 1]!;
-  s.probe = { probe: chosen.probe, result: probeResult(chosen, train, test, testFeatures[best - 1]!, best, how, sweep) };
-  fits.forEach((f, i) => i !== best - 1 && f.probe.dispose());
-  return { layer: best, how };
+  const of = s.settings.rowBlocks ? `${taps.length} blocks` : `${taps.length}`;
+  const how = `${tapName(taps[best]!)} of ${of}: the best linear-probe accuracy on the validation part of the training split`;
+  const chosen = fits[best]!;
+  s.probe = { probe: chosen.probe, result: probeResult(chosen, train, test, testFeatures[best]!, taps[best]!, how, sweep) };
+  fits.forEach((f, i) => i !== best && f.probe.dispose());
+  return { layer: taps[best]!, how };
 }
 
-/** The layer (1-based) with the best validation accuracy; ties go to the shallower layer. */
+/** "layer 2", or "layer 1.5 (the row block of layer 2)". */
+export function tapName(layer: number): string {
+  return Number.isInteger(layer) ? `layer ${layer}` : `layer ${layer} (the row block of layer ${layer + 0.5})`;
+}
+
+/** The index of a tap (layer l, or row block l − ½) in layerFeatures' list. */
+function tapIndex(s: EvaluationState, layer: number): number {
+  const i = featureTaps(s).indexOf(layer);
+  if (i < 0) throw new RangeError(`r(x) at layer ${layer}: not one of this evaluation's taps [${featureTaps(s).join(", ")}]`);
+  return i;
+}
+
+/** The layer (1-based position in the list) with the best validation accuracy; ties go to the shallower layer. */
 export function chooseLayer(validationAccuracy: readonly number[]): number {
   if (validationAccuracy.length === 0 || validationAccuracy.some((a) => !Number.isFinite(a))) {
     throw new RangeError(`chooseLayer: expected one finite validation accuracy per layer, got [${validationAccuracy.join(", ")}]`);

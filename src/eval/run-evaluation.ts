@@ -17,6 +17,7 @@
 // A simclr run has no trained decoder: likelihood, samples, completions, FID and the NLL-based OOD
 // scores are reported as n/a with that reason, never computed from an untrained decoder.
 import type { Tensor } from "../torch/index.ts";
+import type { ModelConfig } from "../model/config.ts";
 import { loadRun, type LoadedRun } from "../train/load-run.ts";
 import { InputError } from "../util/input-error.ts";
 import { defaultOodDataset, resolveEvalSettings, type EvalSettings } from "./eval-settings.ts";
@@ -65,12 +66,11 @@ export class RunEvaluation {
     const device = options.device ?? "cpu";
     const run = loadRun(runDir, { device });
     if (settings.ood === undefined) resolved.ood = defaultOodDataset(run.config.data.name);
-    const layers = run.modelConfig.encoderLayers;
-    const layer = resolved.representationLayer;
-    if (layer !== "auto" && !(Number.isInteger(layer) && layer >= 1 && layer <= layers)) {
+    const refusal = layerRefusal(resolved, run.modelConfig);
+    if (refusal !== null) {
       run.model.dispose();
       run.palette.dispose();
-      throw new InputError(`--layer ${JSON.stringify(layer)}: representation layer must be "auto" or an integer in [1, ${layers}] for this model`);
+      throw new InputError(refusal);
     }
     return new RunEvaluation(run, resolved, log, device);
   }
@@ -177,4 +177,15 @@ export class RunEvaluation {
   dispose(): void {
     disposeEvaluation(this.#state);
   }
+}
+
+/** Why --layer / --row-blocks cannot apply to a model of this config, or null when they can. */
+export function layerRefusal(settings: Pick<EvalSettings, "representationLayer" | "rowBlocks">, model: Pick<ModelConfig, "encoderLayers" | "attention">): string | null {
+  const layers = model.encoderLayers;
+  if (settings.rowBlocks && model.attention !== "axial") return `--row-blocks: this model's attention is "${model.attention}"; row blocks exist only in axial models`;
+  const layer = settings.representationLayer;
+  if (layer === "auto" || (Number.isInteger(layer) && layer >= 1 && layer <= layers)) return null;
+  if (settings.rowBlocks && Number.isInteger(layer + 0.5) && layer >= 0.5 && layer < layers) return null;
+  const rows = settings.rowBlocks ? `, or a row block in 0.5, 1.5, …, ${layers - 0.5}` : " (a row block l - 0.5 needs --row-blocks)";
+  return `--layer ${JSON.stringify(layer)}: representation layer must be "auto" or an integer in [1, ${layers}] for this model${rows}`;
 }

@@ -127,13 +127,28 @@ export class GCRLModel extends Module {
 
   /**
    * tokens (B, H, W) int64 → { hidden (B, H, W, d), representations: r(x) pooled from every encoder
-   * layer, [layer 1, …, layer encoderLayers], each (B, d) }: the layer sweep of the iGPT probing
-   * protocol in one encoder pass. Layer l's r(x) is mean over H·W of LN_r(output of layer l), as encode().
+   * layer, [layer 1, …, layer encoderLayers] (with rowBlocks: every tap of representationTaps(true),
+   * row blocks included), each (B, d) }: the layer sweep of the iGPT probing protocol in one encoder
+   * pass. Layer l's r(x) is mean over H·W of LN_r(output of layer l), as encode().
    */
-  encodeAllLayers(tokens: Tensor): { hidden: Tensor; representations: Tensor[] } {
+  encodeAllLayers(tokens: Tensor, options: { rowBlocks?: boolean } = {}): { hidden: Tensor; representations: Tensor[] } {
     this.#checkTokens("encodeAllLayers", tokens);
-    const layers = Array.from({ length: this.config.encoderLayers }, (_, i) => i + 1);
+    const layers = this.representationTaps(options.rowBlocks ?? false);
     return tidy(() => this.#encodeEmbedded(this.embed(tokens), layers));
+  }
+
+  /**
+   * The points of the encoder r(x) can pool from, in encoder order: layers 1..encoderLayers, and
+   * with rowBlocks (axial attention only) also each layer's row block, as layer l − ½ (0.5, 1, 1.5,
+   * 2, …): an axial layer is a row block followed by a column block, and iGPT probes the output of
+   * every block.
+   */
+  representationTaps(rowBlocks = false): number[] {
+    if (rowBlocks && this.config.attention !== "axial") {
+      throw new RangeError(`GCRLModel.representationTaps: row blocks exist only with attention "axial", this model's is "${this.config.attention}"`);
+    }
+    const step = rowBlocks ? 0.5 : 1;
+    return Array.from({ length: this.config.encoderLayers / step }, (_, i) => (i + 1) * step);
   }
 
   /** representation (B, d) → z (B, projectionDim) with unit rows. */
@@ -270,8 +285,10 @@ export class GCRLModel extends Module {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  /** e (B, H, W, d) → { hidden, representation pooled after encoder layer repLayer }. */
-  /** The encoder over embeddings e (B, H, W, d): the final output and r(x) pooled at each of `layers` (in that order). */
+  /**
+   * The encoder over embeddings e (B, H, W, d): the final output and r(x) pooled at each of `layers`
+   * (in that order; l − ½ is layer l's row block, see representationTaps).
+   */
   #encodeEmbedded(e: Tensor, layers: readonly number[]): { hidden: Tensor; representations: Tensor[] } {
     const perLayer = this.config.attention === "axial" ? 2 : 1; // axial: a row block and a column block per layer
     const pooled = new Map<number, Tensor>();

@@ -64,7 +64,7 @@ export function probeLayersSvg(layers: readonly LayerProbe[]): string {
       { label: "validation (chooses the layer)", x, y: layers.map((l) => l.validationAccuracy), color: "#1f77b4" },
       { label: "test", x, y: layers.map((l) => l.testAccuracy), color: "#d62728" },
     ],
-    { title: "Linear probe accuracy per encoder layer", xLabel: "encoder layer", yLabel: "accuracy" },
+    { title: "Linear probe accuracy per encoder layer", xLabel: x.every(Number.isInteger) ? "encoder layer" : "encoder layer (l − ½: its row block)", yLabel: "accuracy" },
   );
 }
 

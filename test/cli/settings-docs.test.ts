@@ -34,5 +34,5 @@ test("library callers' eval settings are checked: each bad key named, unknown ke
     message: 'eval settings: knnK: expected an integer >= 1, got 0\neval settings: compressor: expected png or deflate, got "zip"',
   });
   assert.throws(() => resolveEvalSettings({ knnk: 5 } as never), { message: /^eval settings: knnk: unknown key; did you mean knnK or oodKnnK\? \(known: batchSize, / });
-  assert.throws(() => resolveEvalSettings({ representationLayer: 0 }), { message: /representationLayer: expected "auto" or an encoder layer >= 1, got 0/ });
+  assert.throws(() => resolveEvalSettings({ representationLayer: 0 }), { message: /representationLayer: expected "auto", an encoder layer >= 1, or \(with --row-blocks\) a layer.s row block l - 0.5, got 0/ });
 });

@@ -3,7 +3,8 @@
 // part of the training split) is used for the probe, kNN and OOD scores. The test labels are never
 // read to choose it: swapping the test split's two class folders (every test label flipped) changes
 // every test accuracy but neither the chosen layer nor any validation accuracy. Also: a fixed
-// --layer skips the sweep, --concat-layers gives L·d features, and chooseLayer's tie rule.
+// --layer skips the sweep, --concat-layers gives L·d features, --row-blocks adds each layer's row
+// block (layer l − ½) to the sweep and the concatenation, and chooseLayer's tie rule.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, renameSync } from "node:fs";
@@ -11,7 +12,7 @@ import { join } from "node:path";
 import sharp from "sharp";
 import { Rng } from "../../src/data/rng.ts";
 import { train } from "../../src/train/trainer.ts";
-import { RunEvaluation, chooseLayer, type ProbeResult } from "../../src/eval/run-evaluation.ts";
+import { RunEvaluation, chooseLayer, layerRefusal, type ProbeResult } from "../../src/eval/run-evaluation.ts";
 import type { EvalSettings } from "../../src/eval/eval-settings.ts";
 import { tempFolder, tinyConfig } from "../train/trainer-fixtures.ts";
 
@@ -89,6 +90,33 @@ test("a fixed --layer skips the sweep; --concat-layers probes all layers' featur
   assert.equal(concat.probe.representationLayer, "concat");
   assert.equal(concat.probe.featureDim, 3 * 16);
   assert.throws(() => RunEvaluation.open(runDir, { representationLayer: 4 }), /representation layer must be "auto" or an integer in \[1, 3\]/);
+});
+
+test("--row-blocks: the sweep covers every block (layers l − ½ too), the layers' probes unchanged; --layer 1.5 and --concat-layers use them", async () => {
+  const plain = (await probeOf({})).probe;
+  const rows = (await probeOf({ rowBlocks: true })).probe;
+  assert.deepEqual(rows.layers!.map((l) => l.layer), [0.5, 1, 1.5, 2, 2.5, 3]);
+  // the full layers' features and probes are the same numbers with or without the row blocks
+  for (const l of plain.layers!) assert.deepEqual(rows.layers!.find((r) => r.layer === l.layer), l, `layer ${l.layer}`);
+  assert.equal(rows.representationLayer, rows.layers![chooseLayer(rows.layers!.map((l) => l.validationAccuracy)) - 1]!.layer);
+  const rowBlock = await probeOf({ rowBlocks: true, representationLayer: 1.5 });
+  assert.equal(rowBlock.probe.representationLayer, 1.5);
+  assert.equal(rowBlock.probe.featureDim, 16);
+  assert.equal(rowBlock.probe.testAccuracy, rows.layers!.find((l) => l.layer === 1.5)!.testAccuracy, "the fixed row block's probe is the sweep's");
+  const concat = await probeOf({ rowBlocks: true, concatLayers: true });
+  assert.equal(concat.probe.featureDim, 6 * 16);
+  assert.throws(() => RunEvaluation.open(runDir, { representationLayer: 1.5 }), /--layer 1.5: representation layer must be "auto" or an integer in \[1, 3\] for this model \(a row block l - 0.5 needs --row-blocks\)/);
+  assert.throws(() => RunEvaluation.open(runDir, { representationLayer: 3.5, rowBlocks: true }), /or a row block in 0.5, 1.5, …, 2.5/);
+});
+
+test("layerRefusal: row blocks only in axial models; half layers only with them, within the encoder", () => {
+  const axial = { encoderLayers: 2, attention: "axial" } as const;
+  assert.equal(layerRefusal({ representationLayer: "auto", rowBlocks: true }, axial), null);
+  assert.equal(layerRefusal({ representationLayer: 0.5, rowBlocks: true }, axial), null);
+  assert.equal(layerRefusal({ representationLayer: 2, rowBlocks: false }, axial), null);
+  assert.match(layerRefusal({ representationLayer: 2.5, rowBlocks: true }, axial)!, /row block in 0.5, 1.5/);
+  assert.match(layerRefusal({ representationLayer: 0.5, rowBlocks: false }, axial)!, /needs --row-blocks/);
+  assert.match(layerRefusal({ representationLayer: "auto", rowBlocks: true }, { encoderLayers: 2, attention: "dense" })!, /--row-blocks: this model's attention is "dense"; row blocks exist only in axial models/);
 });
 
 test("chooseLayer: the best validation accuracy, ties to the shallower layer; refuses non-finite accuracies", () => {

@@ -93,3 +93,28 @@ for (const attention of ["axial", "dense"] as const) {
       }),
     ));
 }
+
+test("axial: encodeAllLayers with rowBlocks adds each layer's row block as layer l − ½ (hand composition), in encoder order", () =>
+  tidy(() =>
+    noGrad(() => {
+      manualSeed(7);
+      const m = new GCRLModel(cfg).to("float64").eval();
+      const x = randomTokens(2, 12);
+      assert.deepEqual(m.representationTaps(), [1, 2, 3]);
+      assert.deepEqual(m.representationTaps(true), [0.5, 1, 1.5, 2, 2.5, 3]);
+      const { hidden, representations } = m.encodeAllLayers(x, { rowBlocks: true });
+      assert.equal(representations.length, 2 * cfg.encoderLayers);
+      m.representationTaps(true).forEach((tap, i) => assertClose(representations[i]!, handRepresentation(m, x, tap).rep, 1e-13, `r(x) of tap ${tap}`));
+      assertClose(hidden, handRepresentation(m, x, cfg.encoderLayers).hidden, 1e-13, "hidden");
+      // a row block's r(x) is not its layer's
+      assert.ok(representations[0]!.sub(representations[1]!).abs().max().item() > 1e-6);
+      m.dispose();
+    }),
+  ));
+
+test("dense: rowBlocks is refused (a dense layer is one block)", () =>
+  tidy(() => {
+    const m = new GCRLModel({ ...cfg, attention: "dense" });
+    assert.throws(() => m.encodeAllLayers(randomTokens(1, 13), { rowBlocks: true }), (err: Error) => err instanceof RangeError && /row blocks exist only with attention "axial"/.test(err.message));
+    m.dispose();
+  }));
