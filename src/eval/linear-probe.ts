@@ -281,6 +281,24 @@ function disposeSolution(s: Solution | null): void {
   s?.bias.dispose();
 }
 
+/**
+ * Where the chosen λ sits in a grid of several: "smallest" or "largest" when it is the grid's end
+ * (the best λ may lie beyond it, so the probe may be under-tuned), null inside or for a one-value grid.
+ */
+export function l2GridEdge(grid: readonly Pick<ProbeGridPoint, "l2">[], l2: number): "smallest" | "largest" | null {
+  if (grid.length < 2) return null;
+  const values = grid.map((g) => g.l2);
+  if (l2 === Math.min(...values)) return "smallest";
+  if (l2 === Math.max(...values)) return "largest";
+  return null;
+}
+
+/** The note a report prints after the chosen λ when it is at the grid's end; "" otherwise. */
+export function l2GridEdgeNote(grid: readonly Pick<ProbeGridPoint, "l2">[], l2: number): string {
+  const edge = l2GridEdge(grid, l2);
+  return edge === null ? "" : ` (the ${edge} of the grid: a ${edge === "smallest" ? "smaller" : "larger"} L2 might validate better; --l2 widens the grid)`;
+}
+
 /** Fits a probe on features (N, D) and int64 labels (N,), choosing λ on a validation split. */
 export function fitLinearProbe(features: Tensor, labels: Tensor, options: ProbeOptions = {}): ProbeFit {
   const grid = options.l2Grid ?? PROBE_DEFAULTS.l2Grid;

@@ -15,6 +15,7 @@ import { writeFileAtomic } from "../util/atomic-file.ts";
 import { formatJson } from "../util/format-json.ts";
 import { acquireRunLock } from "../train/run-lock.ts";
 import { completionGridRows } from "../eval/sampling.ts";
+import { l2GridEdgeNote } from "../eval/linear-probe.ts";
 import { EVAL_FORMAT, EVAL_VERSION, type EvalReport, type OodSummary } from "../eval/eval-report.ts";
 import { imageGrid } from "./grid.ts";
 import { writePng } from "./png.ts";
@@ -293,7 +294,7 @@ export function reportDocument(r: EvalReport, figures: FigurePaths): ReportDocum
     header: ["metric", "value", "how"],
     align: ["left", "right", "left"],
     rows: [
-      ["linear probe, test accuracy", isNotApplicable(r.probe) ? null : pct(r.probe.testAccuracy), isNotApplicable(r.probe) ? r.probe.na : `logistic regression on standardised r(x) (layer ${r.probe.representationLayer}), L2 ${r.probe.l2} chosen on ${pct(s.probeValidationFraction)} of the training features, LBFGS`],
+      ["linear probe, test accuracy", isNotApplicable(r.probe) ? null : pct(r.probe.testAccuracy), isNotApplicable(r.probe) ? r.probe.na : `logistic regression on standardised r(x) (layer ${r.probe.representationLayer}), L2 ${r.probe.l2} chosen on ${pct(s.probeValidationFraction)} of the training features${l2GridEdgeNote(r.probe.grid, r.probe.l2)}, LBFGS`],
       ["kNN, test accuracy", isNotApplicable(r.knn) ? null : pct(r.knn.accuracy), isNotApplicable(r.knn) ? r.knn.na : `cosine, k = ${r.knn.k}, weights exp(s / ${r.knn.temperature}), ${r.knn.trainImages} training images`],
       ["test NLL (bits/dim)", isNotApplicable(r.likelihood) ? null : r.likelihood.testBitsPerDim.toFixed(4), isNotApplicable(r.likelihood) ? r.likelihood.na : `palette space (bits per palette token), ${r.likelihood.testImages} test images`],
       ["FID", fidNet ? fidNet.fid.toFixed(3) : null, fidNet ? `${fidNet.samples} samples vs ${fidNet.samples} test images, ${fidNet.networkInfo}; train vs test: ${fidNet.fidTrainVsTest.toFixed(3)}` : (na(r.fid) ?? "")],

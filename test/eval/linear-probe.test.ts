@@ -16,7 +16,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { tensor, tidy, keep, type Tensor } from "../../src/torch/index.ts";
-import { fitLinearProbe, LinearProbe, PROBE_DEFAULTS } from "../../src/eval/linear-probe.ts";
+import { fitLinearProbe, LinearProbe, PROBE_DEFAULTS, l2GridEdge, l2GridEdgeNote } from "../../src/eval/linear-probe.ts";
 import { stratifiedSplit } from "../../src/eval/stratified-split.ts";
 import { loadDataset } from "../../src/data/datasets/registry.ts";
 import { disposeSet } from "../../src/data/image-set.ts";
@@ -270,4 +270,14 @@ test("sanity anchor: raw pixels of Fashion-MNIST (6k train / 2k test) → test a
   for (const t of [xTrain, xTest]) t.dispose();
   disposeSet(train);
   disposeSet(testSet);
+});
+
+test("l2GridEdge: the chosen λ at the smallest or largest end of a grid of several is flagged, inside or alone it is not", () => {
+  const grid = [1e-6, 1e-3, 1].map((l2) => ({ l2 }));
+  assert.equal(l2GridEdge(grid, 1e-6), "smallest");
+  assert.equal(l2GridEdge(grid, 1), "largest");
+  assert.equal(l2GridEdge(grid, 1e-3), null);
+  assert.equal(l2GridEdge([{ l2: 0.1 }], 0.1), null);
+  assert.match(l2GridEdgeNote(grid, 1e-6), /the smallest of the grid: a smaller L2 might validate better; --l2 widens the grid/);
+  assert.equal(l2GridEdgeNote(grid, 1e-3), "");
 });
