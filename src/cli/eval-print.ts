@@ -25,7 +25,7 @@ export async function printEvaluation(ev: RunEvaluation, subcommand: string, fig
       }
       console.log(`linear probe on r(x) (${p.layerSelection}; ${p.featureDim} dims, standardised), ${p.trainImages} training / ${p.testImages} test images`);
       console.log(textTable(["L2", "validation", "train"], p.grid.map((g) => [String(g.l2), pct(g.validationAccuracy), pct(g.trainAccuracy)])));
-      console.log(`chosen L2 ${p.l2}${l2GridEdgeNote(p.grid, p.l2)} (on ${pct(ev.settings.probeValidationFraction)} of the training features), refit on all:`);
+      console.log(`chosen L2 ${p.l2} (on ${pct(ev.settings.probeValidationFraction)} of the training features${l2GridEdgeNote(p.grid, p.l2)}), refit on all:`);
       console.log(`train ${pct(p.trainAccuracy)}  validation ${pct(p.validationAccuracy)}  test ${pct(p.testAccuracy)}`);
       return;
     }

@@ -293,10 +293,10 @@ export function l2GridEdge(grid: readonly Pick<ProbeGridPoint, "l2">[], l2: numb
   return null;
 }
 
-/** The note a report prints after the chosen λ when it is at the grid's end; "" otherwise. */
+/** The clause a report adds to the chosen λ when it is at the grid's end ("; the smallest of the grid: …"); "" otherwise. */
 export function l2GridEdgeNote(grid: readonly Pick<ProbeGridPoint, "l2">[], l2: number): string {
   const edge = l2GridEdge(grid, l2);
-  return edge === null ? "" : ` (the ${edge} of the grid: a ${edge === "smallest" ? "smaller" : "larger"} L2 might validate better; --l2 widens the grid)`;
+  return edge === null ? "" : `; the ${edge} of the grid: a ${edge === "smallest" ? "smaller" : "larger"} L2 might validate better (--l2 widens the grid)`;
 }
 
 /** Fits a probe on features (N, D) and int64 labels (N,), choosing λ on a validation split. */

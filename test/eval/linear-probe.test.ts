@@ -278,6 +278,6 @@ test("l2GridEdge: the chosen λ at the smallest or largest end of a grid of seve
   assert.equal(l2GridEdge(grid, 1), "largest");
   assert.equal(l2GridEdge(grid, 1e-3), null);
   assert.equal(l2GridEdge([{ l2: 0.1 }], 0.1), null);
-  assert.match(l2GridEdgeNote(grid, 1e-6), /the smallest of the grid: a smaller L2 might validate better; --l2 widens the grid/);
+  assert.match(l2GridEdgeNote(grid, 1e-6), /^; the smallest of the grid: a smaller L2 might validate better \(--l2 widens the grid\)$/);
   assert.equal(l2GridEdgeNote(grid, 1e-3), "");
 });
