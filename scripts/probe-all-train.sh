@@ -3,9 +3,9 @@
 # `eval all` uses the first 10,000), so that they compare like for like with the raw-pixel probe of
 # docs/evaluation.md (84.74% on 60,000 / 10,000), plus the raw-pixel probe on the study's 10,000.
 # Per run: `gcrl eval probe` (layer chosen on the validation part), the same with --concat-layers,
-# and `gcrl eval knn`, from one encoder pass (the run's cache); then per run the probe on every
-# block's r(x) concatenated (--row-blocks). Logs go to OUT/<run>.<what>.log; finished steps are
-# skipped, so the script resumes where it stopped.
+# and `gcrl eval knn`, from one encoder pass (the run's cache); then per run the probe and kNN on
+# every block's r(x) concatenated (--row-blocks --concat-layers). Logs go to OUT/<run>.<what>.log;
+# finished steps are skipped, so the script resumes where it stopped.
 # Usage: bash scripts/probe-all-train.sh STUDY_DIR OUT [RUN...]     (default runs: gcrl igpt simclr)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,4 +30,5 @@ done
 # layer, 2·L·d dims), after the per-layer steps of every run: one more encoder pass per run.
 for run in "${RUNS[@]}"; do
   step "$OUT/$run.probe-blocks-concat.log" gcrl eval probe --run "$STUDY/runs/$run" --row-blocks --concat-layers
+  step "$OUT/$run.knn-blocks-concat.log" gcrl eval knn --run "$STUDY/runs/$run" --row-blocks --concat-layers
 done
