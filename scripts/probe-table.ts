@@ -28,14 +28,15 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith(".log")).sort()) {
     continue;
   }
   const run = match(text, /^gcrl eval (?:probe|knn): \S+\/runs\/(\S+) /, file)[1];
+  const representation = match(text, /\n\s*representation: (.*)\n/, file)[1]!;
+  const what = representation.split(":")[0]!.replace(" (--concat-layers)", "").replace("the r(x) of ", "");
   if (text.includes("\nkNN: ")) {
     const [, ntr, acc, nte] = match(text, /kNN: .*, (\d+) training images: test accuracy ([\d.]+)% \((\d+) images\)/, file);
-    console.log(`| ${file} | ${run} | | ${ntr} / ${nte} | | | | ${acc}% |`);
+    console.log(`| ${file} | ${run}: ${what} | | ${ntr} / ${nte} | | | | ${acc}% |`);
     continue;
   }
-  const [, how, dims, ntr, nte] = match(text, /linear probe on r\(x\) \((.*); (\d+) dims, standardised\), (\d+) training \/ (\d+) test images/, file);
+  const [, dims, ntr, nte] = match(text, /linear probe on r\(x\) \(.*; (\d+) dims, standardised\), (\d+) training \/ (\d+) test images/, file);
   const [, l2] = match(text, /chosen L2 (\S+) /, file);
   const [, , val, tst] = match(text, /\ntrain ([\d.]+)%  validation ([\d.]+)%  test ([\d.]+)%/, file);
-  const what = how.split(":")[0]!.replace(" (--concat-layers)", "").replace("the r(x) of ", "");
   console.log(`| ${file} | ${run}: ${what} | ${dims} | ${ntr} / ${nte} | ${l2} | ${val}% | ${tst}% | |`);
 }
