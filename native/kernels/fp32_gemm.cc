@@ -60,6 +60,18 @@ DnnlSgemm dnnlSgemm() {
   return f;
 }
 
+// oneDNN's bf16 GEMM with float32 accumulation and result, C = alpha·op(A)·op(B) + beta·C in the
+// layout of dnnl_sgemm (A, B bfloat16; C float32). Not in dnnl.h (src/cpu/gemm/gemm.hpp declares it),
+// but exported by the library since DNNL 1.x; it returns dnnl_unimplemented (5) on CPUs without
+// AVX-512 (oneDNN 2.x), where the callers fall back to ATen.
+using DnnlGemmBf16 = int (*)(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha, const c10::BFloat16* a, int64_t lda,
+                             const c10::BFloat16* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+DnnlGemmBf16 dnnlGemmBf16() {
+  static auto f = reinterpret_cast<DnnlGemmBf16>(dlsym(RTLD_DEFAULT, "dnnl_gemm_bf16bf16f32"));
+  return f;
+}
+
 enum class Mode { Auto, OpenBlas, OneDnn };
 enum Route { kOpenBlas = 0, kOneDnn = 1 };
 
@@ -177,6 +189,25 @@ void onednnMm(const at::Tensor& a, bool ta, const at::Tensor& b, bool tb, float 
   const int status = dnnlSgemm()(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.f, A.data_ptr<float>(), leadingDim(A), B.data_ptr<float>(), leadingDim(B), beta,
                                  c.data_ptr<float>(), leadingDim(c));
   TORCH_CHECK(status == 0, "gcrl: dnnl_sgemm failed (dnnl_status_t ", status, ") for ", m, "x", k, " · ", k, "x", n);
+}
+
+bool onednnBf16Mm(const at::Tensor& a, bool ta, const at::Tensor& b, bool tb, const at::Tensor& c) {
+  static std::atomic<bool> refused{false};  // the library said unimplemented once: it will again (this CPU)
+  if (dnnlGemmBf16() == nullptr || refused.load()) return false;
+  TORCH_CHECK(a.scalar_type() == at::kBFloat16 && b.scalar_type() == at::kBFloat16 && c.scalar_type() == at::kFloat, "gcrl: onednnBf16Mm takes bfloat16 a, b and a float32 c");
+  const at::Tensor A = rowsContiguous(a) ? a : a.contiguous();
+  const at::Tensor B = rowsContiguous(b) ? b : b.contiguous();
+  TORCH_CHECK(rowsContiguous(c), "gcrl: onednnBf16Mm needs a result with contiguous rows");
+  const int64_t m = c.size(0), n = c.size(1), k = ta ? A.size(0) : A.size(1);
+  if (m == 0 || n == 0 || k == 0) return false;  // ATen defines the empty products
+  const int status = dnnlGemmBf16()(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, 1.f, A.data_ptr<c10::BFloat16>(), leadingDim(A), B.data_ptr<c10::BFloat16>(),
+                                    leadingDim(B), 0.f, c.data_ptr<float>(), leadingDim(c));
+  if (status == 5) {  // dnnl_unimplemented: no bf16 GEMM for this CPU
+    refused.store(true);
+    return false;
+  }
+  TORCH_CHECK(status == 0, "gcrl: dnnl_gemm_bf16bf16f32 failed (dnnl_status_t ", status, ") for ", m, "x", k, " · ", k, "x", n);
+  return true;
 }
 
 void runFp32Gemm(at::ScalarType dtype, Fp32Gemm which, int64_t rows, int64_t in, int64_t out, int64_t blasThreads,

@@ -20,6 +20,12 @@ bool onednnSgemmAvailable();
 // only when their rows are not contiguous), c float32 2-d with contiguous rows, written in place.
 void onednnMm(const at::Tensor& a, bool ta, const at::Tensor& b, bool tb, float beta, const at::Tensor& c);
 
+// c = op(a)·op(b) with oneDNN's dnnl_gemm_bf16bf16f32: a, b bfloat16 2-d, c float32 2-d with
+// contiguous rows, written in place; float32 accumulation, no rounding of the result. Returns false
+// (c untouched) where that function is not in the process or not implemented for this CPU (oneDNN
+// 2.x: without AVX-512), or for an empty product: the caller then takes ATen's bf16 GEMM.
+bool onednnBf16Mm(const at::Tensor& a, bool ta, const at::Tensor& b, bool tb, const at::Tensor& c);
+
 // Runs the GEMM `which` of a Linear (rows, in) → (rows, out) in `dtype` by its route: openblas()
 // or onednn(), each of which writes the whole result. Other dtypes than float32 always take
 // openblas(). In float32 the mode decides (GCRL_FP32_GEMM / gcrl::set_fp32_gemm): onednn (the

@@ -127,9 +127,11 @@ void forChunks(int64_t n, int64_t rows, F f) {
 // elsewhere) accumulates in float32 and rounds each output once. y and dx = g·W are written in
 // row chunks as in float32 (measured on an AVX512-BF16 EPYC, under load, 50176-row products: y
 // 1.2–1.8× faster in 4096-row chunks than as one call for 128→384 and 128→512, equal for 512→128;
-// dx equal, 1.7× faster for 512→128); dW = gᵀ·x is one call over all n rows (as fast as chunks,
-// and rounded to bf16 once rather than once per chunk), returned as float32; db = Σ g
-// accumulated in float32.
+// dx equal, 1.7× faster for 512→128); dW = gᵀ·x is one call over all n rows. Where oneDNN's
+// dnnl_gemm_bf16bf16f32 is in the process and implemented for the CPU (fp32_gemm.cc), dW, and dx
+// of a float32 x, come from it in float32, unrounded (bench/native/bf16-gemm-routes.cc, 2 threads:
+// dW 1.11–1.23×, dx 1.01–1.18× ATen's bf16 GEMM before its cast); elsewhere ATen's bf16 products,
+// cast. db = Σ g accumulated in float32.
 at::Tensor linearBf16Forward(AutogradContext* ctx, const at::Tensor& x2, const at::Tensor& weight, const at::Tensor& bias, int64_t rows) {
   const at::Tensor xb = x2.scalar_type() == at::kBFloat16 ? x2 : x2.to(at::kBFloat16);
   const at::Tensor wb = weight.to(at::kBFloat16);
@@ -153,16 +155,31 @@ variable_list linearBf16Backward(AutogradContext* ctx, const at::Tensor& gIn, co
   const int64_t out = wb.size(0), n = xb.size(0);
   const int64_t rows = ctx->saved_data["rows"].toInt();
   const at::Tensor g = gIn.reshape({n, out}).to(at::kBFloat16).contiguous();
+  const at::ScalarType xdtype = ctx->saved_data["xdtype"].toScalarType();
   at::Tensor gx, gw, gb;
   if (ctx->needs_input_grad(0)) {
-    gx = at::empty({n, wb.size(1)}, xb.options());
-    forChunks(n, rows, [&](int64_t s, int64_t len, int) {
-      at::Tensor gs = gx.narrow(0, s, len);
-      at::mm_out(gs, g.narrow(0, s, len), wb);
-    });
-    gx = gx.to(ctx->saved_data["xdtype"].toScalarType()).view(shape);
+    // A float32 x (a LayerNorm's output) gets its float32 dx straight from oneDNN's float32
+    // accumulator; a bf16 x, or where that GEMM is missing, the bf16 product, cast.
+    bool done = false;
+    if (xdtype == at::kFloat) {
+      gx = at::empty({n, wb.size(1)}, xb.options().dtype(at::kFloat));
+      done = onednnBf16Mm(g, false, wb, false, gx);
+    }
+    if (!done) {
+      gx = at::empty({n, wb.size(1)}, xb.options());
+      forChunks(n, rows, [&](int64_t s, int64_t len, int) {
+        at::Tensor gs = gx.narrow(0, s, len);
+        at::mm_out(gs, g.narrow(0, s, len), wb);
+      });
+      gx = gx.to(xdtype);
+    }
+    gx = gx.view(shape);
   }
-  if (ctx->needs_input_grad(1)) gw = at::mm(g.t(), xb).to(at::kFloat);
+  if (ctx->needs_input_grad(1)) {
+    // dW = gᵀ·x over all n rows, accumulated and returned in float32 (not rounded to bf16 first).
+    gw = at::empty({out, xb.size(1)}, xb.options().dtype(at::kFloat));
+    if (!onednnBf16Mm(g, true, xb, false, gw)) gw = at::mm(g.t(), xb).to(at::kFloat);
+  }
   if (ctx->needs_input_grad(2)) gb = at::sum(g, {0}, false, at::kFloat);
   return {gx, gw, gb, at::Tensor(), at::Tensor()};
 }
