@@ -188,6 +188,11 @@ describe("run files: gcrl eval and gcrl sample", { concurrency: 2 }, () => {
     assertCleanError(r, "eval knn", /--layer 5: representation layer must be "auto" or an integer in \[1, 1\] for this model/);
   });
 
+  test("eval: --layer 0.5 (a row block) without --row-blocks", async () => {
+    const r = await gcrl([...EVAL(runCopy("row-block")), "--layer", "0.5"]);
+    assertCleanError(r, "eval knn", /--layer 0\.5: representation layer must be "auto" or an integer in \[1, 1\] for this model \(a row block l - 0\.5 needs --row-blocks\)/);
+  });
+
   test("GCRL_DEBUG=1 adds the stack trace, still exit 2", async () => {
     const dir = runCopy("debug", (d) => unlinkSync(join(d, RUN_FILES.model)));
     const r = await gcrl(EVAL(dir), { GCRL_DEBUG: "1" });
