@@ -234,6 +234,31 @@ test("gcrl::linear in bf16: dW, and dx of a float32 x, are float32 sums of the b
   });
 });
 
+test("gcrl::linear in bf16: the bias gradient is the float32 column sum of the bf16 output gradient (several row blocks, 520 wide), the same bits on 1 and 2 threads", () => {
+  tidy(() => {
+    T.manualSeed(9);
+    const x = T.randn([1000, 16]);
+    const w = T.randn([520, 16]).mul(0.2);
+    const b = T.randn([520]);
+    const r = T.randn([1000, 520]);
+    const want = r.to("bfloat16").to("float64").sum([0]);
+    const threads = T.getNumThreads();
+    const db: Tensor[] = [];
+    try {
+      for (const n of [1, 2]) {
+        T.setNumThreads(n);
+        db.push(withGrads((xx, ww, bb) => linearChunked(xx, ww, bb, { bf16: true }), x, w, b, r)[3]!);
+      }
+    } finally {
+      T.setNumThreads(threads);
+    }
+    assert.equal(db[0]!.dtype, "float32");
+    const d = tidy(() => db[0]!.to("float64").sub(want).abs().max().item() / want.abs().max().item());
+    assert.ok(d < 1e-5, `bias gradient vs the float64 sum: ${d}`);
+    assert.equal(relDiff(db[0]!, db[1]!), 0, "1 vs 2 threads");
+  });
+});
+
 test("gcrl::linear in bf16 takes a bfloat16 input as it is (the MLP's second Linear): same result as its float32 value, dx bfloat16", () => {
   tidy(() => {
     T.manualSeed(5);
