@@ -9,7 +9,7 @@
 // (one dnnl_sgemm per product) and on the per-shape choice ("auto", what training runs). Then the
 // fused axial attention (gcrl::attention) against the reference attention, side by side.
 import { performance } from "node:perf_hooks";
-import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, setFp32Gemm, fp32GemmReport, type Fp32GemmMode, withCpuCacheSync, resolveCompute, type Tensor, type KernelPath } from "../src/torch/index.ts";
+import { getNumThreads, linearChunked, manualSeed, randn, setNumThreads, tidy, op, LINEAR_CHUNK_ROWS, blasThreads, setBlasThreads, attentionVariant, setFp32Gemm, fp32GemmReport, type Fp32GemmMode, withCpuCacheSync, resolveCompute, type Tensor, type KernelPath } from "../src/torch/index.ts";
 import { multiHeadAttention } from "../src/model/attention.ts";
 
 const THREADS = 2;
@@ -145,5 +145,34 @@ function attentionTable(): void {
     const fused = run("fast");
     const reference = run("reference");
     console.log(`  ${causal ? "causal    " : "non-causal"}  gcrl::attention ${(fused * 1000).toFixed(1)} ms (${(flops / fused / 1e9).toFixed(1)} GF/s), reference ${(reference * 1000).toFixed(1)} ms (${(flops / reference / 1e9).toFixed(1)} GF/s): ${(reference / fused).toFixed(2)}×`);
+    if (attentionVariant() === "avx512") {
+      // The same kernel on its 32-byte (AVX2) tiles, GCRL_ATTENTION_AVX512=0, alternated with the
+      // 64-byte ones: what the AVX-512 variant gains on this CPU.
+      const [wide, narrow] = alternate(() => run("fast"), () => withEnv("GCRL_ATTENTION_AVX512", "0", () => run("fast")));
+      console.log(`              AVX-512 tiles ${(wide * 1000).toFixed(1)} ms vs AVX2 tiles ${(narrow * 1000).toFixed(1)} ms: ${(narrow / wide).toFixed(2)}×`);
+    }
+  }
+}
+
+/** Medians of a() and b() over 3 alternating rounds (each already a median of REPEATS). */
+function alternate(a: () => number, b: () => number): [number, number] {
+  const ta: number[] = [], tb: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    ta.push(a());
+    tb.push(b());
+  }
+  const med = (v: number[]): number => v.sort((x, y) => x - y)[1]!;
+  return [med(ta), med(tb)];
+}
+
+/** fn() with the environment variable `name` set to `value`, restored afterwards. */
+function withEnv<T>(name: string, value: string, fn: () => T): T {
+  const saved = process.env[name];
+  process.env[name] = value;
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
   }
 }

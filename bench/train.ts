@@ -29,7 +29,7 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
-import { AdamW, manualSeed, randint, setNumThreads, getNumThreads, buildInfo, tidy, weightDecayGroups, bf16Supported, setCpuCache, CPU_CACHE_BYTES, blasThreads, setBlasThreads, setFp32Gemm, fp32GemmReport, type Tensor, type KernelPath, type MatmulPrecision, type Fp32GemmMode } from "../src/torch/index.ts";
+import { AdamW, manualSeed, randint, setNumThreads, getNumThreads, buildInfo, tidy, weightDecayGroups, bf16Supported, attentionVariant, setCpuCache, CPU_CACHE_BYTES, blasThreads, setBlasThreads, setFp32Gemm, fp32GemmReport, type Tensor, type KernelPath, type MatmulPrecision, type Fp32GemmMode } from "../src/torch/index.ts";
 import { matmulPeaks, describePeaks } from "./engine.ts";
 import { native } from "../src/torch/native.ts";
 import { GCRLModel, type ModelConfig } from "../src/model/index.ts";
@@ -347,7 +347,7 @@ export function benchTrain(): void {
   const load = loadavg().map((l) => l.toFixed(1)).join(" ");
   console.log(`== train: one GCRL training step of the reference model, float32, ${THREADS} threads (load average ${load}) ==`);
   console.log(`CPU: ${cpuModelAndFlags()}`);
-  console.log(`  libtorch kernels ${cpuCapability()}, native bf16 ${hasBf16 ? "yes" : "no (no avx512_bf16/amx_bf16 in /proc/cpuinfo)"}`);
+  console.log(`  libtorch kernels ${cpuCapability()}, native bf16 ${hasBf16 ? "yes" : "no (no avx512_bf16/amx_bf16 in /proc/cpuinfo)"}, gcrl::attention tiles ${attentionVariant() === "avx512" ? "AVX-512 (64-byte)" : "AVX2 (32-byte)"}`);
   console.log(`config: ${setup.source}`);
   console.log(`batch ${setup.batch}, mode ${setup.objective.mode} (α=${setup.objective.alpha}, β=${setup.objective.beta}, τ=${setup.objective.tau}), AdamW lr ${setup.optim.lr}; step = forward of both views + hybrid loss + backward + AdamW (no clipping), random tokens`);
 

@@ -1,7 +1,7 @@
 // Issue 17 probe: the bf16 GEMM routes of gcrl::linear's mixed precision, per Linear shape. Forward
 // y = x·Wᵀ + b, dx = g·W, dW = gᵀ·x with x, W, g in bfloat16: ATen's addmm/mm on bfloat16 tensors
-// (oneDNN through ideep in libtorch 1.13; bf16 result) over 4096-row chunks (today's route) and as
-// one call, against oneDNN's C function dnnl_gemm_bf16bf16f32 (found with dlsym; float32 result,
+// (oneDNN through ideep in libtorch 1.13; bf16 result) over 4096-row chunks one after the other (today's route), over chunks in
+// parallel (one thread each) and as one call, against oneDNN's C function dnnl_gemm_bf16bf16f32 (found with dlsym; float32 result,
 // float32 accumulation), with and without rounding its result to bf16. Each route is checked once
 // against the float32 product of the same bf16 operands (relative error printed), then timed in rounds
 // that rotate the order of the routes; median, min, max.
@@ -40,6 +40,18 @@ static void chunks(int64_t n, int64_t rows, F f) {
   }
 }
 
+// The chunks spread over the intra-op threads (at::parallel_for), each GEMM on its calling thread.
+template <typename F>
+static void parChunks(int64_t n, int64_t rows, F f) {
+  const int64_t count = (n + rows - 1) / rows;
+  at::parallel_for(0, count, 1, [&](int64_t b, int64_t e) {
+    for (int64_t c = b; c < e; ++c) {
+      const int64_t s = n * c / count, t = n * (c + 1) / count;
+      f(s, t - s);
+    }
+  });
+}
+
 struct Route { std::string name; std::function<void()> run; std::function<at::Tensor()> result; };
 
 static double median(std::vector<double> v) { std::sort(v.begin(), v.end()); size_t m = v.size() / 2; return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2; }
@@ -67,6 +79,7 @@ int main(int argc, char** argv) {
     std::vector<Route> fwd = {
       {"aten-chunk4096", [&] { at::Tensor wt = w.t(); chunks(n, 4096, [&](int64_t s, int64_t l) { at::Tensor ys = y.narrow(0, s, l); at::addmm_out(ys, bb, x.narrow(0, s, l), wt); }); }, [&] { return y; }},
       {"aten-one", [&] { at::addmm_out(y, bb, x, w.t()); }, [&] { return y; }},
+      {"aten-chunk4096-par", [&] { at::Tensor wt = w.t(); parChunks(n, 4096, [&](int64_t s, int64_t l) { at::Tensor ys = y.narrow(0, s, l); at::addmm_out(ys, bb, x.narrow(0, s, l), wt); }); }, [&] { return y; }},
     };
     if (gemm) {
       fwd.push_back({"dnnl_bf16-one f32", [&] { yf.copy_(bb.expand({n, out})); gemm('N', 'T', n, out, in, 1.f, x.data_ptr<c10::BFloat16>(), in, w.data_ptr<c10::BFloat16>(), in, 1.f, yf.data_ptr<float>(), out); }, [&] { return yf; }});
@@ -77,6 +90,7 @@ int main(int argc, char** argv) {
     std::vector<Route> dx = {
       {"aten-chunk4096", [&] { chunks(n, 4096, [&](int64_t s, int64_t l) { at::Tensor gs = gx.narrow(0, s, l); at::mm_out(gs, g.narrow(0, s, l), w); }); }, [&] { return gx; }},
       {"aten-one", [&] { at::mm_out(gx, g, w); }, [&] { return gx; }},
+      {"aten-chunk4096-par", [&] { parChunks(n, 4096, [&](int64_t s, int64_t l) { at::Tensor gs = gx.narrow(0, s, l); at::mm_out(gs, g.narrow(0, s, l), w); }); }, [&] { return gx; }},
     };
     if (gemm) {
       dx.push_back({"dnnl_bf16-one f32", [&] { gemm('N', 'N', n, in, out, 1.f, g.data_ptr<c10::BFloat16>(), out, w.data_ptr<c10::BFloat16>(), in, 0.f, gxf.data_ptr<float>(), in); }, [&] { return gxf; }});

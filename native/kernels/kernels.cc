@@ -45,6 +45,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -436,17 +437,34 @@ GCRL_INLINE float softmaxRowExp<float>(const float* si, float* pi, float scale, 
   return sum;
 }
 
-// Prefetches the qkv rows of pair `pair` (this head's q, k and v in each of the L rows): they are
-// strided by 3d in a tensor far larger than the caches, and loading them on demand left the
-// kernel waiting on memory for a third of its time.
+// Prefetches `count` elements from `base` on, one request per 64-byte line. The pairs of a
+// sequence (its heads) read the same (L, 3d) block of qkv, each head a 64-byte slice of every row:
+// loading them on demand left the kernel waiting on memory for a third of its time. The first
+// head of a sequence prefetches the whole next sequence (3d·L contiguous elements; 21.5 KB for the
+// reference model in bf16): measured against prefetching the next pair's slices, 5–10% less time
+// per attention call in float32 (one thread, under load).
 template <typename S>
-GCRL_INLINE void prefetchRows(const S* base, int64_t rows, int64_t stride, int64_t parts, int64_t partStride, int64_t len) {
-  const int64_t bytes = len * static_cast<int64_t>(sizeof(S));
-  for (int64_t j = 0; j < rows; ++j)
-    for (int64_t part = 0; part < parts; ++part) {
-      const char* p = reinterpret_cast<const char*>(base + j * stride + part * partStride);
-      for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
-    }
+GCRL_INLINE void prefetchBlock(const S* base, int64_t count) {
+  const char* p = reinterpret_cast<const char*>(base);
+  const int64_t bytes = count * static_cast<int64_t>(sizeof(S));
+  for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(p + off);
+}
+
+// Σ_j a[j]·b[j] over n (a multiple of 8) as 8 interleaved partial sums in an explicit vector,
+// added in a fixed order at the end. The same bits for any n padded with zeros, on every variant:
+// as an `omp simd` reduction (or an array of 8 partials) GCC vectorized it differently for
+// AVX-512 (over 16 j at a time, for rows of 128 or more) than for AVX2.
+template <typename T>
+GCRL_INLINE T rowDot8(const T* __restrict a, const T* __restrict b, int64_t n) {
+  typedef T V8 __attribute__((vector_size(8 * sizeof(T))));
+  V8 part = {};
+  for (int64_t j = 0; j < n; j += 8) {
+    V8 x, y;
+    std::memcpy(&x, a + j, sizeof x);
+    std::memcpy(&y, b + j, sizeof y);
+    part += x * y;
+  }
+  return ((part[0] + part[4]) + (part[2] + part[6])) + ((part[1] + part[5]) + (part[3] + part[7]));
 }
 
 struct AttentionShape {
@@ -457,28 +475,40 @@ struct AttentionShape {
 // Small GEMMs in registers. Axial attention multiplies matrices of 28 × 32: too small for BLAS
 // calls (3,584 pairs per block), and a plain loop nest is bound by the latency of accumulating
 // through memory. gemmTile keeps an MR × NR block of C in registers (float: 4 × 16 = 8 AVX2
-// registers) while it runs over k; smallGemm covers C with such tiles.
+// registers, or 4 × 32 = 8 AVX-512 ones) while it runs over k; smallGemm covers C with such tiles.
 
-template <typename T>
+// VB: the bytes of one vector register the tiles are written for: 32 (AVX2, and two SSE registers
+// on the baseline clone) or 64 (the AVX-512 variant, below). A tile row is NR / (VB / sizeof T)
+// vectors.
+template <typename T, int VB>
 struct Tile;
 template <>
-struct Tile<float> {
+struct Tile<float, 32> {
   static constexpr int MR = 4, NR = 16;
 };
 template <>
-struct Tile<double> {
+struct Tile<double, 32> {
   static constexpr int MR = 2, NR = 16;
+};
+template <>
+struct Tile<float, 64> {
+  static constexpr int MR = 4, NR = 32;
+};
+template <>
+struct Tile<double, 64> {
+  static constexpr int MR = 4, NR = 16;
 };
 
 // C (rows × NR, ldc) = A (rows × K, lda) · B (K × NR, ldb), rows ≤ MR (a constant for the full tile).
-// The accumulators are GCC vector-extension values of 32 bytes (one AVX2 register, two SSE ones on
-// the baseline clone), MR × NR / 8 of them for float, so they stay in registers across the k loop:
-// as plain arrays under `omp simd` the compiler kept them on the stack. Every element still sums
-// its k terms in order, so the result does not depend on the clone.
-template <typename T, int ROWS>
+// The accumulators are GCC vector-extension values of VB bytes (32: one AVX2 register, two SSE ones
+// on the baseline clone; 64: one AVX-512 register), MR × NR / (VB / sizeof T) of them, so they
+// stay in registers across the k loop: as plain arrays under `omp simd` the compiler kept them on
+// the stack. Every element sums its k terms in order, one multiply-add each (fused where the clone
+// has FMA), so the AVX2 and AVX-512 variants give the same bits.
+template <typename T, int ROWS, int VB>
 GCRL_INLINE void gemmTile(const T* __restrict A, int64_t lda, const T* __restrict B, int64_t ldb, T* __restrict C, int64_t ldc, int64_t K) {
-  constexpr int W = 32 / sizeof(T), NV = Tile<T>::NR / W;
-  typedef T Vec __attribute__((vector_size(32)));
+  constexpr int W = VB / sizeof(T), NV = Tile<T, VB>::NR / W;
+  typedef T Vec __attribute__((vector_size(VB)));
   Vec acc[ROWS][NV];
   for (int r = 0; r < ROWS; ++r)
     for (int v = 0; v < NV; ++v) acc[r][v] = Vec{};
@@ -494,14 +524,14 @@ GCRL_INLINE void gemmTile(const T* __restrict A, int64_t lda, const T* __restric
     for (int v = 0; v < NV; ++v) std::memcpy(C + r * ldc + v * W, &acc[r][v], sizeof(Vec));
 }
 
-// C (M × N, ldc) = A (M × K, lda) · B (K × N, ldb), row-major; N a multiple of Tile<T>::NR.
-template <typename T>
+// C (M × N, ldc) = A (M × K, lda) · B (K × N, ldb), row-major; N a multiple of Tile<T, VB>::NR.
+template <typename T, int VB>
 GCRL_INLINE void smallGemm(const T* A, int64_t lda, const T* B, int64_t ldb, T* C, int64_t ldc, int64_t M, int64_t N, int64_t K) {
-  constexpr int MR = Tile<T>::MR, NR = Tile<T>::NR;
+  constexpr int MR = Tile<T, VB>::MR, NR = Tile<T, VB>::NR;
   for (int64_t j = 0; j < N; j += NR) {
     int64_t i = 0;
-    for (; i + MR <= M; i += MR) gemmTile<T, MR>(A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K);
-    for (; i < M; ++i) gemmTile<T, 1>(A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K);
+    for (; i + MR <= M; i += MR) gemmTile<T, MR, VB>(A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K);
+    for (; i < M; ++i) gemmTile<T, 1, VB>(A + i * lda, lda, B + j, ldb, C + i * ldc + j, ldc, K);
   }
 }
 
@@ -516,10 +546,10 @@ inline int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 // Forward of the pairs [begin, end): fills p (N, heads, L, L) and y (N, L, d). S is the storage
 // type of qkv and y (float, double, or bfloat16), T the compute type (float for bfloat16: the
 // products, softmax and P in float32, bf16 only on the way in and out).
-template <typename S, typename T>
-GCRL_CLONES void attentionForwardPairs(const S* qkv, T* p, S* y, AttentionShape s, int64_t begin, int64_t end) {
+template <typename S, typename T, int VB>
+GCRL_INLINE void attentionForwardImpl(const S* qkv, T* p, S* y, AttentionShape s, int64_t begin, int64_t end) {
   const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
-  const int64_t Lp = roundUp(L, Tile<T>::NR), Dp = roundUp(dh, Tile<T>::NR);
+  const int64_t Lp = roundUp(L, Tile<T, VB>::NR), Dp = roundUp(dh, Tile<T, VB>::NR);
   const T scale = T(1) / std::sqrt(static_cast<T>(dh));
   std::vector<T> buf(static_cast<size_t>(L * dh + dh * Lp + Lp * Dp + 2 * L * Lp + L * Dp), T(0));
   T* q = buf.data();     // (L, dh)
@@ -531,14 +561,14 @@ GCRL_CLONES void attentionForwardPairs(const S* qkv, T* p, S* y, AttentionShape 
   for (int64_t pair = begin; pair < end; ++pair) {
     const int64_t n = pair / s.heads, h = pair % s.heads;
     const S* base = qkv + n * L * row + h * dh;
-    if (pair + 1 < end) prefetchRows(qkv + (pair + 1) / s.heads * L * row + (pair + 1) % s.heads * dh, L, row, 3, d, dh);
+    if (h == 0 && n + 1 < s.n) prefetchBlock(qkv + (n + 1) * L * row, L * row);
     for (int64_t j = 0; j < L; ++j) {
       const S* src = base + j * row;
       copyRow(src, q + j * dh, dh);
       for (int64_t c = 0; c < dh; ++c) kt[c * Lp + j] = static_cast<T>(src[d + c]);
       copyRow(src + 2 * d, v + j * Dp, dh);
     }
-    smallGemm(q, dh, kt, Lp, sc, Lp, L, Lp, dh);  // S = q·kᵀ (unscaled)
+    smallGemm<T, VB>(q, dh, kt, Lp, sc, Lp, L, Lp, dh);  // S = q·kᵀ (unscaled)
     T* pp = p + pair * L * L;
     for (int64_t i = 0; i < L; ++i) {
       const int64_t jn = s.causal ? i + 1 : L;
@@ -554,7 +584,7 @@ GCRL_CLONES void attentionForwardPairs(const S* qkv, T* p, S* y, AttentionShape 
       for (int64_t j = 0; j < Lp; ++j) pi[j] *= inv;
       copyRow(pi, pp + i * L, L);
     }
-    smallGemm(pr, Lp, v, Dp, yl, Dp, L, Dp, Lp);  // y = P·v
+    smallGemm<T, VB>(pr, Lp, v, Dp, yl, Dp, L, Dp, Lp);  // y = P·v
     S* yy = y + n * L * d + h * dh;
     for (int64_t i = 0; i < L; ++i) copyRow(yl + i * Dp, yy + i * d, dh);
   }
@@ -562,10 +592,10 @@ GCRL_CLONES void attentionForwardPairs(const S* qkv, T* p, S* y, AttentionShape 
 
 // Backward of the pairs [begin, end): writes their slices of g (N, L, 3d); together the pairs
 // write every element of g once. qkv, gy and g in the storage type S, p and the work in T.
-template <typename S, typename T>
-GCRL_CLONES void attentionBackwardPairs(const S* qkv, const T* p, const S* gy, S* g, AttentionShape s, int64_t begin, int64_t end) {
+template <typename S, typename T, int VB>
+GCRL_INLINE void attentionBackwardImpl(const S* qkv, const T* p, const S* gy, S* g, AttentionShape s, int64_t begin, int64_t end) {
   const int64_t L = s.len, d = s.d, dh = s.dh, row = 3 * d;
-  const int64_t Lp = roundUp(L, Tile<T>::NR), Dp = roundUp(dh, Tile<T>::NR);
+  const int64_t Lp = roundUp(L, Tile<T, VB>::NR), Dp = roundUp(dh, Tile<T, VB>::NR);
   const T scale = T(1) / std::sqrt(static_cast<T>(dh));
   std::vector<T> buf(static_cast<size_t>(2 * Lp * Dp + dh * Lp + L * Dp + 4 * Lp * Lp + 3 * Lp * Dp), T(0));
   T* q = buf.data();     // (Lp, Dp) zero-padded: B of dk = dSᵀ·q
@@ -584,10 +614,9 @@ GCRL_CLONES void attentionBackwardPairs(const S* qkv, const T* p, const S* gy, S
     const S* base = qkv + n * L * row + h * dh;
     const T* pp = p + pair * L * L;
     const S* gyy = gy + n * L * d + h * dh;
-    if (pair + 1 < end) {
-      const int64_t n1 = (pair + 1) / s.heads, h1 = (pair + 1) % s.heads;
-      prefetchRows(qkv + n1 * L * row + h1 * dh, L, row, 3, d, dh);
-      prefetchRows(gy + n1 * L * d + h1 * dh, L, d, 1, 0, dh);
+    if (h == 0 && n + 1 < s.n) {
+      prefetchBlock(qkv + (n + 1) * L * row, L * row);
+      prefetchBlock(gy + (n + 1) * L * d, L * d);
     }
     for (int64_t j = 0; j < L; ++j) {
       const S* src = base + j * row;
@@ -597,15 +626,13 @@ GCRL_CLONES void attentionBackwardPairs(const S* qkv, const T* p, const S* gy, S
       copyRow(gyy + j * d, gyl + j * Dp, dh);
       copyRow(pp + j * L, pl + j * Lp, L);
     }
-    smallGemm(gyl, Dp, vt, Lp, ds, Lp, L, Lp, dh);  // dP = dy·vᵀ
+    smallGemm<T, VB>(gyl, Dp, vt, Lp, ds, Lp, L, Lp, dh);  // dP = dy·vᵀ
     for (int64_t i = 0; i < L; ++i) {
       const T* pi = pl + i * Lp;
       T* di = ds + i * Lp;
       // Over the whole padded row: P is exactly 0 at masked (j ≥ jn) and padded entries, so they
       // add nothing to r and get dS = 0, and the loops run as whole vectors.
-      T r = 0;
-#pragma omp simd reduction(+ : r)
-      for (int64_t j = 0; j < Lp; ++j) r += pi[j] * di[j];
+      const T r = rowDot8(pi, di, Lp);
 #pragma omp simd
       for (int64_t j = 0; j < Lp; ++j) di[j] = pi[j] * (di[j] - r) * scale;  // dS
     }
@@ -614,9 +641,9 @@ GCRL_CLONES void attentionBackwardPairs(const S* qkv, const T* p, const S* gy, S
         dst[j * Lp + i] = ds[i * Lp + j];
         pt[j * Lp + i] = pl[i * Lp + j];
       }
-    smallGemm(ds, Lp, k, Dp, dq, Dp, L, Dp, L);     // dq = dS·k
-    smallGemm(dst, Lp, q, Dp, dk, Dp, L, Dp, L);    // dk = dSᵀ·q
-    smallGemm(pt, Lp, gyl, Dp, dv, Dp, L, Dp, L);   // dv = Pᵀ·dy
+    smallGemm<T, VB>(ds, Lp, k, Dp, dq, Dp, L, Dp, L);     // dq = dS·k
+    smallGemm<T, VB>(dst, Lp, q, Dp, dk, Dp, L, Dp, L);    // dk = dSᵀ·q
+    smallGemm<T, VB>(pt, Lp, gyl, Dp, dv, Dp, L, Dp, L);   // dv = Pᵀ·dy
     S* gbase = g + n * L * row + h * dh;
     for (int64_t j = 0; j < L; ++j) {
       copyRow(dq + j * Dp, gbase + j * row, dh);
@@ -624,6 +651,66 @@ GCRL_CLONES void attentionBackwardPairs(const S* qkv, const T* p, const S* gy, S
       copyRow(dv + j * Dp, gbase + j * row + 2 * d, dh);
     }
   }
+}
+
+// The attention loops per CPU: the AVX-512 variant (x86-64-v4: 64-byte tiles, twice the columns
+// per register, e.g. AVX-512 on AMD Zen 4/5 and Intel Skylake-SP and later) where the CPU has it,
+// else the 32-byte tiles, compiled for AVX2 + FMA and for the baseline (GCRL_CLONES). The same
+// operations in the same order per element, so every variant computes the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GCRL_AVX512 1
+#define GCRL_TARGET_V4 __attribute__((target("arch=x86-64-v4")))
+#else
+#define GCRL_AVX512 0
+#endif
+
+template <typename S, typename T>
+GCRL_CLONES void attentionForward32(const S* qkv, T* p, S* y, AttentionShape s, int64_t begin, int64_t end) {
+  attentionForwardImpl<S, T, 32>(qkv, p, y, s, begin, end);
+}
+template <typename S, typename T>
+GCRL_CLONES void attentionBackward32(const S* qkv, const T* p, const S* gy, S* g, AttentionShape s, int64_t begin, int64_t end) {
+  attentionBackwardImpl<S, T, 32>(qkv, p, gy, g, s, begin, end);
+}
+#if GCRL_AVX512
+template <typename S, typename T>
+GCRL_TARGET_V4 void attentionForward64(const S* qkv, T* p, S* y, AttentionShape s, int64_t begin, int64_t end) {
+  attentionForwardImpl<S, T, 64>(qkv, p, y, s, begin, end);
+}
+template <typename S, typename T>
+GCRL_TARGET_V4 void attentionBackward64(const S* qkv, const T* p, const S* gy, S* g, AttentionShape s, int64_t begin, int64_t end) {
+  attentionBackwardImpl<S, T, 64>(qkv, p, gy, g, s, begin, end);
+}
+#endif
+
+// Whether the AVX-512 variant runs: the CPU has x86-64-v4's extensions (AVX512F/BW/CD/DQ/VL), and
+// GCRL_ATTENTION_AVX512=0 is not set (the switch that lets a test and a benchmark run both variants
+// on one machine); read on every call, so a test can flip it.
+bool attentionAvx512() {
+#if GCRL_AVX512
+  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                          __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+                          __builtin_cpu_supports("avx512vl");
+  const char* env = std::getenv("GCRL_ATTENTION_AVX512");
+  return cpu && !(env != nullptr && std::strcmp(env, "0") == 0);
+#else
+  return false;
+#endif
+}
+
+template <typename S, typename T>
+void attentionForwardPairs(bool avx512, const S* qkv, T* p, S* y, AttentionShape s, int64_t begin, int64_t end) {
+#if GCRL_AVX512
+  if (avx512) return attentionForward64<S, T>(qkv, p, y, s, begin, end);
+#endif
+  attentionForward32<S, T>(qkv, p, y, s, begin, end);
+}
+template <typename S, typename T>
+void attentionBackwardPairs(bool avx512, const S* qkv, const T* p, const S* gy, S* g, AttentionShape s, int64_t begin, int64_t end) {
+#if GCRL_AVX512
+  if (avx512) return attentionBackward64<S, T>(qkv, p, gy, g, s, begin, end);
+#endif
+  attentionBackward32<S, T>(qkv, p, gy, g, s, begin, end);
 }
 
 AttentionShape attentionShape(const at::Tensor& qkv, int64_t heads, bool causal) {
@@ -660,7 +747,8 @@ class Attention : public torch::autograd::Function<Attention> {
       const scalar_t* q = qkv.data_ptr<scalar_t>();
       T* pp = p.data_ptr<T>();
       scalar_t* yy = y.data_ptr<scalar_t>();
-      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionForwardPairs<scalar_t, T>(q, pp, yy, s, b, e); });
+      const bool avx512 = attentionAvx512();
+      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionForwardPairs<scalar_t, T>(avx512, q, pp, yy, s, b, e); });
     });
     ctx->save_for_backward({qkv, p});
     ctx->saved_data["heads"] = heads;
@@ -681,7 +769,8 @@ class Attention : public torch::autograd::Function<Attention> {
       const T* pp = p.data_ptr<T>();
       const scalar_t* gyy = gy.data_ptr<scalar_t>();
       scalar_t* gg = g.data_ptr<scalar_t>();
-      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionBackwardPairs<scalar_t, T>(q, pp, gyy, gg, s, b, e); });
+      const bool avx512 = attentionAvx512();
+      at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionBackwardPairs<scalar_t, T>(avx512, q, pp, gyy, gg, s, b, e); });
     });
     return {g, at::Tensor(), at::Tensor()};
   }
@@ -701,6 +790,7 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const c10::opti
 TORCH_LIBRARY(gcrl, m) {
   m.def("linear(Tensor x, Tensor weight, Tensor? bias, int chunk_rows, bool bf16) -> Tensor", &linear);
   m.def("attention(Tensor qkv, int heads, bool causal) -> Tensor", &attention);
+  m.def("attention_avx512() -> bool", &attentionAvx512);
   m.def("set_blas_threads(int n) -> bool", &setBlasThreads);
   m.def("get_blas_threads() -> int", &getBlasThreads);
 }

@@ -11,7 +11,7 @@ import { test } from "node:test";
 import { spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
 import * as T from "../../src/torch/index.ts";
-import { Tensor, tidy, linearChunked, attentionFused, resolveCompute, blasThreads, setBlasThreads, setFp32Gemm, fp32GemmReport, fp32Mm, type Fp32GemmMode, type KernelPath, type MatmulPrecision } from "../../src/torch/index.ts";
+import { Tensor, tidy, linearChunked, attentionFused, attentionVariant, resolveCompute, blasThreads, setBlasThreads, setFp32Gemm, fp32GemmReport, fp32Mm, type Fp32GemmMode, type KernelPath, type MatmulPrecision } from "../../src/torch/index.ts";
 import { GCRLModel } from "../../src/model/index.ts";
 import { multiHeadAttention } from "../../src/model/attention.ts";
 import { hybridLoss } from "../../src/train/objectives.ts";
@@ -388,6 +388,42 @@ for (const [name, b, n1, n2, heads, dh, causal, scale = 1] of ATTENTION_CASES) {
     });
   });
 }
+
+// On a CPU with AVX-512 the kernel runs 64-byte register tiles (its L and dh padded to 32 float32
+// columns instead of 16); GCRL_ATTENTION_AVX512=0 switches back to the 32-byte tiles in the same
+// process. Both must give the same bits: output and qkv gradient, float32, bfloat16 and float64,
+// every shape of ATTENTION_CASES (tile edges of both widths included).
+test("gcrl::attention: the AVX-512 and AVX2 variants give the same bits", { skip: attentionVariant() !== "avx512" && "this CPU has no AVX-512 (only one variant runs here)" }, () => {
+  const run = (avx512: boolean, qkv0: Tensor, r: Tensor, heads: number, causal: boolean): Tensor[] => {
+    const saved = process.env.GCRL_ATTENTION_AVX512;
+    if (avx512) delete process.env.GCRL_ATTENTION_AVX512;
+    else process.env.GCRL_ATTENTION_AVX512 = "0";
+    try {
+      assert.equal(attentionVariant(), avx512 ? "avx512" : "avx2");
+      const qkv = qkv0.detach().clone().requiresGrad_();
+      const y = attentionFused(qkv, heads, causal);
+      y.backward(r);
+      return [y.detach(), qkv.grad!];
+    } finally {
+      if (saved === undefined) delete process.env.GCRL_ATTENTION_AVX512;
+      else process.env.GCRL_ATTENTION_AVX512 = saved;
+    }
+  };
+  for (const [name, b, n1, n2, heads, dh, causal, scale = 1] of ATTENTION_CASES) {
+    for (const dtype of ["float32", "bfloat16", "float64"] as const) {
+      tidy(() => {
+        T.manualSeed(21);
+        const d = heads * dh;
+        const qkv = T.randn([b * n1, n2, 3 * d]).mul(scale).to(dtype);
+        const r = T.randn([b * n1, n2, d]).to(dtype);
+        const [y64, g64] = run(true, qkv, r, heads, causal);
+        const [y32, g32] = run(false, qkv, r, heads, causal);
+        assert.equal(relDiff(y64!.to("float64"), y32!.to("float64")), 0, `${name}, ${dtype}: output`);
+        assert.equal(relDiff(g64!.to("float64"), g32!.to("float64")), 0, `${name}, ${dtype}: grad qkv`);
+      });
+    }
+  }
+});
 
 test("gcrl::attention gradients match finite differences in float64 (causal and not)", () => {
   tidy(() => {
