@@ -146,9 +146,9 @@ function attentionTable(): void {
     const reference = run("reference");
     console.log(`  ${causal ? "causal    " : "non-causal"}  gcrl::attention ${(fused * 1000).toFixed(1)} ms (${(flops / fused / 1e9).toFixed(1)} GF/s), reference ${(reference * 1000).toFixed(1)} ms (${(flops / reference / 1e9).toFixed(1)} GF/s): ${(reference / fused).toFixed(2)}×`);
     if (attentionVariant() === "avx512") {
-      // The same kernel on its 32-byte (AVX2) tiles, GCRL_ATTENTION_AVX512=0, alternated with the
+      // The same kernel on its 32-byte (AVX2) tiles, GCRL_AVX512=0, alternated with the
       // 64-byte ones: what the AVX-512 variant gains on this CPU.
-      const [wide, narrow] = alternate(() => run("fast"), () => withEnv("GCRL_ATTENTION_AVX512", "0", () => run("fast")));
+      const [wide, narrow] = alternate(() => run("fast"), () => withEnv("GCRL_AVX512", "0", () => run("fast")));
       console.log(`              AVX-512 tiles ${(wide * 1000).toFixed(1)} ms vs AVX2 tiles ${(narrow * 1000).toFixed(1)} ms: ${(narrow / wide).toFixed(2)}×`);
     }
   }

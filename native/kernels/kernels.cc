@@ -35,6 +35,7 @@
 //   for the backward pass:
 //     dP = dy·vᵀ,  dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √dh,  dq = dS·k,  dk = dSᵀ·q,  dv = Pᵀ·dy.
 #include "fp32_gemm.h"
+#include "vec_math.h"
 
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -261,17 +262,7 @@ class ChunkedLinear : public torch::autograd::Function<ChunkedLinear> {
   }
 };
 
-// The hot loops are compiled twice, for AVX2 + FMA (x86-64-v3) and for the baseline, and the
-// loader picks one per CPU (GCC function multi-versioning), so the binary runs anywhere.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define GCRL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define GCRL_CLONES
-#endif
-
-// Helpers of the cloned functions are inlined into them, so they are compiled for each clone's
-// target too (a separate copy would be compiled for the baseline only).
-#define GCRL_INLINE inline __attribute__((always_inline))
+// GCRL_CLONES, GCRL_INLINE, the AVX-512 variants' target and the vector helpers: vec_math.h.
 
 // dst[0..n) = src[0..n), converted (bfloat16 ↔ float: a shift, or a round to nearest even): a loop
 // the compiler vectorizes and inlines (memcpy of 32 floats is a call).
@@ -286,25 +277,13 @@ GCRL_INLINE void copyRow<double, double>(const double* __restrict src, double* _
   for (int64_t c = 0; c < n; ++c) dst[c] = src[c];
 }
 
-// float → bfloat16, 8 at a time: c10's round to nearest even ((u + 0x7FFF + bit 16 of u) >> 16,
-// NaN → 0x7FC0) on vector-extension integers; the scalar conversion (a branch per element for
-// NaN) did not vectorize and took a fifth of the attention backward. Same bits as c10::BFloat16(x).
+// float → bfloat16, 8 at a time (storeF: c10's round to nearest even on vector-extension
+// integers): the scalar conversion (a branch per element for NaN) did not vectorize and took a
+// fifth of the attention backward. Same bits as c10::BFloat16(x).
 template <>
 GCRL_INLINE void copyRow<float, c10::BFloat16>(const float* __restrict src, c10::BFloat16* __restrict dst, int64_t n) {
-  typedef uint32_t Vec8u __attribute__((vector_size(32)));
-  typedef uint16_t Vec8h __attribute__((vector_size(16)));
-  typedef float Vec8 __attribute__((vector_size(32)));
   int64_t c = 0;
-  for (; c + 8 <= n; c += 8) {
-    Vec8 f;
-    std::memcpy(&f, src + c, sizeof f);
-    Vec8u u;
-    std::memcpy(&u, &f, sizeof u);
-    Vec8u r = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
-    r = f != f ? Vec8u{} + 0x7FC0u : r;
-    const Vec8h h = __builtin_convertvector(r, Vec8h);
-    std::memcpy(dst + c, &h, sizeof h);
-  }
+  for (; c + 8 <= n; c += 8) storeF<8>(dst + c, loadF<8>(src + c));
   for (; c < n; ++c) dst[c] = c10::BFloat16(src[c]);
 }
 
@@ -382,31 +361,11 @@ GCRL_INLINE float softmaxExp<float>(float x) {
   return q * __builtin_bit_cast(float, bits);
 }
 
-// softmaxExp on 8 floats at once, with GCC vector extensions (AVX2 on the x86-64-v3 clone): the
-// same Cephes polynomial, with floor(y) for y = x·log2e + ½ taken as trunc(y + 128) − 128 (y + 128
-// > 0 after the clamp), since the vector extensions have no floor. The compiler did not vectorize
-// the scalar function (the bit cast), which left the softmax's exps scalar.
-typedef float Vec8f __attribute__((vector_size(32)));
-typedef int32_t Vec8i __attribute__((vector_size(32)));
-
-GCRL_INLINE Vec8f softmaxExp8(Vec8f x) {
-  x = x < -87.3f ? Vec8f{} - 87.3f : x;
-  x = x > 88.0f ? Vec8f{} + 88.0f : x;
-  const Vec8i ni = __builtin_convertvector(x * 1.44269504088896341f + 128.5f, Vec8i) - 128;
-  const Vec8f n = __builtin_convertvector(ni, Vec8f);
-  const Vec8f r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  Vec8f q = Vec8f{} + 1.9875691500e-4f;
-  q = q * r + 1.3981999507e-3f;
-  q = q * r + 8.3334519073e-3f;
-  q = q * r + 4.1665795894e-2f;
-  q = q * r + 1.6666665459e-1f;
-  q = q * r + 5.0000001201e-1f;
-  q = q * r * r + r + 1.0f;
-  const Vec8i bits = (ni + 127) << 23;
-  Vec8f pow2;
-  std::memcpy(&pow2, &bits, sizeof pow2);
-  return q * pow2;
-}
+// softmaxExp on 8 floats at once (vec_math.h's expCephes: the same polynomial, AVX2 on the
+// x86-64-v3 clone). The compiler did not vectorize the scalar function (the bit cast), which left
+// the softmax's exps scalar.
+typedef Lanes<8>::F Vec8f;
+typedef Lanes<8>::I Vec8i;
 
 // pi[j] = exp(si[j]·scale − m) for j < jn, 0 for jn ≤ j < Lp → Σ_j pi[j]. Lp a multiple of 8 (float:
 // whole vectors) or of anything (double: scalar, with std::exp).
@@ -427,7 +386,7 @@ GCRL_INLINE float softmaxRowExp<float>(const float* si, float* pi, float scale, 
   for (int64_t j = 0; j < Lp; j += 8) {
     Vec8f sv;
     std::memcpy(&sv, si + j, sizeof sv);
-    Vec8f e = softmaxExp8(sv * scale - m);
+    Vec8f e = expCephes<8>(sv * scale - m);
     e = (lane + static_cast<int32_t>(j)) < static_cast<int32_t>(jn) ? e : Vec8f{};
     std::memcpy(pi + j, &e, sizeof e);
     acc += e;
@@ -654,16 +613,10 @@ GCRL_INLINE void attentionBackwardImpl(const S* qkv, const T* p, const S* gy, S*
 }
 
 // The attention loops per CPU: the AVX-512 variant (x86-64-v4: 64-byte tiles, twice the columns
-// per register, e.g. AVX-512 on AMD Zen 4/5 and Intel Skylake-SP and later) where the CPU has it,
-// else the 32-byte tiles, compiled for AVX2 + FMA and for the baseline (GCRL_CLONES). The same
-// operations in the same order per element, so every variant computes the same bits.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define GCRL_AVX512 1
-#define GCRL_TARGET_V4 __attribute__((target("arch=x86-64-v4")))
-#else
-#define GCRL_AVX512 0
-#endif
-
+// per register, e.g. AVX-512 on AMD Zen 4/5 and Intel Skylake-SP and later) where useAvx512()
+// says so, else the 32-byte tiles, compiled for AVX2 + FMA and for the baseline (GCRL_CLONES). The
+// same operations in the same order per element, so the AVX2 and AVX-512 variants compute the same
+// bits.
 template <typename S, typename T>
 GCRL_CLONES void attentionForward32(const S* qkv, T* p, S* y, AttentionShape s, int64_t begin, int64_t end) {
   attentionForwardImpl<S, T, 32>(qkv, p, y, s, begin, end);
@@ -683,20 +636,7 @@ GCRL_TARGET_V4 void attentionBackward64(const S* qkv, const T* p, const S* gy, S
 }
 #endif
 
-// Whether the AVX-512 variant runs: the CPU has x86-64-v4's extensions (AVX512F/BW/CD/DQ/VL), and
-// GCRL_ATTENTION_AVX512=0 is not set (the switch that lets a test and a benchmark run both variants
-// on one machine); read on every call, so a test can flip it.
-bool attentionAvx512() {
-#if GCRL_AVX512
-  static const bool cpu = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
-                          __builtin_cpu_supports("avx512vl");
-  const char* env = std::getenv("GCRL_ATTENTION_AVX512");
-  return cpu && !(env != nullptr && std::strcmp(env, "0") == 0);
-#else
-  return false;
-#endif
-}
+bool attentionAvx512() { return useAvx512(); }
 
 template <typename S, typename T>
 void attentionForwardPairs(bool avx512, const S* qkv, T* p, S* y, AttentionShape s, int64_t begin, int64_t end) {

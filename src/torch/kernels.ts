@@ -155,7 +155,7 @@ const FUSED_ATTENTION_DTYPES: ReadonlySet<string> = new Set(["float32", "float64
  * Which loops gcrl::attention runs on this CPU: "avx512" (64-byte register tiles, where the CPU
  * has x86-64-v4's AVX-512 extensions) or "avx2" (32-byte tiles, compiled for AVX2 + FMA and for
  * older CPUs, the loader picking one). Both give the same bits. The environment variable
- * GCRL_ATTENTION_AVX512=0, read on every call, keeps the 32-byte tiles (for tests and benchmarks).
+ * GCRL_AVX512=0, read on every call, keeps the 32-byte tiles (for tests and benchmarks).
  */
 export function attentionVariant(): "avx512" | "avx2" {
   return (op("gcrl::attention_avx512") as boolean) ? "avx512" : "avx2";

@@ -390,14 +390,14 @@ for (const [name, b, n1, n2, heads, dh, causal, scale = 1] of ATTENTION_CASES) {
 }
 
 // On a CPU with AVX-512 the kernel runs 64-byte register tiles (its L and dh padded to 32 float32
-// columns instead of 16); GCRL_ATTENTION_AVX512=0 switches back to the 32-byte tiles in the same
+// columns instead of 16); GCRL_AVX512=0 switches back to the 32-byte tiles in the same
 // process. Both must give the same bits: output and qkv gradient, float32, bfloat16 and float64,
 // every shape of ATTENTION_CASES (tile edges of both widths included).
 test("gcrl::attention: the AVX-512 and AVX2 variants give the same bits", { skip: attentionVariant() !== "avx512" && "this CPU has no AVX-512 (only one variant runs here)" }, () => {
   const run = (avx512: boolean, qkv0: Tensor, r: Tensor, heads: number, causal: boolean): Tensor[] => {
-    const saved = process.env.GCRL_ATTENTION_AVX512;
-    if (avx512) delete process.env.GCRL_ATTENTION_AVX512;
-    else process.env.GCRL_ATTENTION_AVX512 = "0";
+    const saved = process.env.GCRL_AVX512;
+    if (avx512) delete process.env.GCRL_AVX512;
+    else process.env.GCRL_AVX512 = "0";
     try {
       assert.equal(attentionVariant(), avx512 ? "avx512" : "avx2");
       const qkv = qkv0.detach().clone().requiresGrad_();
@@ -405,8 +405,8 @@ test("gcrl::attention: the AVX-512 and AVX2 variants give the same bits", { skip
       y.backward(r);
       return [y.detach(), qkv.grad!];
     } finally {
-      if (saved === undefined) delete process.env.GCRL_ATTENTION_AVX512;
-      else process.env.GCRL_ATTENTION_AVX512 = saved;
+      if (saved === undefined) delete process.env.GCRL_AVX512;
+      else process.env.GCRL_AVX512 = saved;
     }
   };
   for (const [name, b, n1, n2, heads, dh, causal, scale = 1] of ATTENTION_CASES) {
