@@ -333,37 +333,12 @@ at::Tensor columnSumBf16(const at::Tensor& gIn) {
   return out;
 }
 
-// exp for the softmax. float: Cephes' expf (x = n·ln2 + r, |r| ≤ ln2/2, a degree-6 polynomial
-// for e^r, 2^n from the exponent bits; relative error ~1e-7), branch-free so that the loops over a
-// row of scores vectorize (std::exp does not without -ffast-math, which would break the −∞
-// handling elsewhere). Arguments here are ≤ 0 (scores minus their row maximum); below −87.3 the
-// result is clamped to e^−87.3 ≈ 1e-38, against weights ≥ 1/L of the row's maximum. double:
+// exp for the softmax. float: vec_math.h's expCephes on 8 lanes (Cephes' expf, branch-free, so
+// the loops over a row of scores run as whole vectors: std::exp does not vectorize without
+// -ffast-math, which would break the −∞ handling elsewhere, and a scalar version with a bit cast
+// did not vectorize either). Arguments here are ≤ 0 (scores minus their row maximum); below −87.3
+// the result is clamped to e^−87.3 ≈ 1e-38, against weights ≥ 1/L of the row's maximum. double:
 // std::exp, so the float64 gradient checks see the exact function.
-template <typename T>
-inline T softmaxExp(T x) {
-  return std::exp(x);
-}
-
-template <>
-GCRL_INLINE float softmaxExp<float>(float x) {
-  x = x < -87.3f ? -87.3f : x;  // (plain selects: std::min/max stay branches in the cloned loop)
-  x = x > 88.0f ? 88.0f : x;
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
-  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-  float q = 1.9875691500e-4f;
-  q = q * r + 1.3981999507e-3f;
-  q = q * r + 8.3334519073e-3f;
-  q = q * r + 4.1665795894e-2f;
-  q = q * r + 1.6666665459e-1f;
-  q = q * r + 5.0000001201e-1f;
-  q = q * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  return q * __builtin_bit_cast(float, bits);
-}
-
-// softmaxExp on 8 floats at once (vec_math.h's expCephes: the same polynomial, AVX2 on the
-// x86-64-v3 clone). The compiler did not vectorize the scalar function (the bit cast), which left
-// the softmax's exps scalar.
 typedef Lanes<8>::F Vec8f;
 typedef Lanes<8>::I Vec8i;
 
@@ -373,7 +348,7 @@ template <typename T>
 GCRL_INLINE T softmaxRowExp(const T* si, T* pi, T scale, T m, int64_t jn, int64_t Lp) {
   T sum = 0;
   for (int64_t j = 0; j < Lp; ++j) {
-    pi[j] = j < jn ? softmaxExp(si[j] * scale - m) : T(0);
+    pi[j] = j < jn ? std::exp(si[j] * scale - m) : T(0);
     sum += pi[j];
   }
   return sum;
@@ -440,22 +415,12 @@ struct AttentionShape {
 // on the baseline clone) or 64 (the AVX-512 variant, below). A tile row is NR / (VB / sizeof T)
 // vectors.
 template <typename T, int VB>
-struct Tile;
-template <>
-struct Tile<float, 32> {
-  static constexpr int MR = 4, NR = 16;
-};
-template <>
-struct Tile<double, 32> {
-  static constexpr int MR = 2, NR = 16;
-};
-template <>
-struct Tile<float, 64> {
-  static constexpr int MR = 4, NR = 32;
-};
-template <>
-struct Tile<double, 64> {
-  static constexpr int MR = 4, NR = 16;
+struct Tile {
+  static constexpr int W = VB / static_cast<int>(sizeof(T));  // lanes per vector
+  // float: 2 vectors per row (16 or 32 columns), 4 rows; double: 16 columns, 2 rows of 4 AVX2
+  // vectors or 4 rows of 2 AVX-512 ones.
+  static constexpr int NR = sizeof(T) == 4 ? 2 * W : 16;
+  static constexpr int MR = sizeof(T) == 4 || VB == 64 ? 4 : 2;
 };
 
 // C (rows × NR, ldc) = A (rows × K, lda) · B (K × NR, ldb), rows ≤ MR (a constant for the full tile).
@@ -466,7 +431,7 @@ struct Tile<double, 64> {
 // has FMA), so the AVX2 and AVX-512 variants give the same bits.
 template <typename T, int ROWS, int VB>
 GCRL_INLINE void gemmTile(const T* __restrict A, int64_t lda, const T* __restrict B, int64_t ldb, T* __restrict C, int64_t ldc, int64_t K) {
-  constexpr int W = VB / sizeof(T), NV = Tile<T, VB>::NR / W;
+  constexpr int W = Tile<T, VB>::W, NV = Tile<T, VB>::NR / W;
   typedef T Vec __attribute__((vector_size(VB)));
   Vec acc[ROWS][NV];
   for (int r = 0; r < ROWS; ++r)
