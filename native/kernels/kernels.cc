@@ -34,6 +34,12 @@
 //   in L1/L2, pairs spread over the intra-op threads. Saves qkv and the probabilities P (N, heads, L, L)
 //   for the backward pass:
 //     dP = dy·vᵀ,  dS = P ⊙ (dP − rowsum(P ⊙ dP)) / √dh,  dq = dS·k,  dk = dSᵀ·q,  dv = Pᵀ·dy.
+//   The loops come in two widths, the same bits either way: 64-byte register tiles where the CPU
+//   has AVX-512 (x86-64-v4), 32-byte ones elsewhere (AVX2 + FMA, or the baseline).
+//
+// gcrl::attention_avx512() -> bool
+//   Whether gcrl::attention runs its AVX-512 tiles here (vec_math.h's useAvx512(): the CPU, and
+//   GCRL_AVX512=0 to keep the 32-byte tiles).
 #include "fp32_gemm.h"
 #include "vec_math.h"
 

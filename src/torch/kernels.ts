@@ -151,6 +151,7 @@ export function attentionFused(qkv: Tensor, heads: number, causal: boolean): Ten
 }
 
 const FUSED_ATTENTION_DTYPES: ReadonlySet<string> = new Set(["float32", "float64", "bfloat16"]);
+
 /**
  * Which loops gcrl::attention runs on this CPU: "avx512" (64-byte register tiles, where the CPU
  * has x86-64-v4's AVX-512 extensions) or "avx2" (32-byte tiles, compiled for AVX2 + FMA and for
@@ -160,7 +161,6 @@ const FUSED_ATTENTION_DTYPES: ReadonlySet<string> = new Set(["float32", "float64
 export function attentionVariant(): "avx512" | "avx2" {
   return (op("gcrl::attention_avx512") as boolean) ? "avx512" : "avx2";
 }
-
 
 /**
  * Whether attention on qkv can take the fused kernel: kernels "fast", a float32/float64/bfloat16
