@@ -52,7 +52,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -607,8 +606,6 @@ GCRL_TARGET_V4 void attentionBackward64(const S* qkv, const T* p, const S* gy, S
 }
 #endif
 
-bool attentionAvx512() { return useAvx512(); }
-
 template <typename S, typename T>
 void attentionForwardPairs(bool avx512, const S* qkv, T* p, S* y, AttentionShape s, int64_t begin, int64_t end) {
 #if GCRL_AVX512
@@ -658,7 +655,7 @@ class Attention : public torch::autograd::Function<Attention> {
       const scalar_t* q = qkv.data_ptr<scalar_t>();
       T* pp = p.data_ptr<T>();
       scalar_t* yy = y.data_ptr<scalar_t>();
-      const bool avx512 = attentionAvx512();
+      const bool avx512 = useAvx512();
       at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionForwardPairs<scalar_t, T>(avx512, q, pp, yy, s, b, e); });
     });
     ctx->save_for_backward({qkv, p});
@@ -680,7 +677,7 @@ class Attention : public torch::autograd::Function<Attention> {
       const T* pp = p.data_ptr<T>();
       const scalar_t* gyy = gy.data_ptr<scalar_t>();
       scalar_t* gg = g.data_ptr<scalar_t>();
-      const bool avx512 = attentionAvx512();
+      const bool avx512 = useAvx512();
       at::parallel_for(0, s.n * s.heads, attentionGrain(s), [&](int64_t b, int64_t e) { attentionBackwardPairs<scalar_t, T>(avx512, q, pp, gyy, gg, s, b, e); });
     });
     return {g, at::Tensor(), at::Tensor()};
@@ -701,7 +698,7 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const c10::opti
 TORCH_LIBRARY(gcrl, m) {
   m.def("linear(Tensor x, Tensor weight, Tensor? bias, int chunk_rows, bool bf16) -> Tensor", &linear);
   m.def("attention(Tensor qkv, int heads, bool causal) -> Tensor", &attention);
-  m.def("attention_avx512() -> bool", &attentionAvx512);
+  m.def("attention_avx512() -> bool", &useAvx512);
   m.def("set_blas_threads(int n) -> bool", &setBlasThreads);
   m.def("get_blas_threads() -> int", &getBlasThreads);
 }
